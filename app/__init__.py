@@ -1,0 +1,1 @@
+"""Agent orchestrator: the library shared by the API and the Celery workers."""

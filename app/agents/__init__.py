@@ -1,0 +1,1 @@
+"""The agent protocol, the registry of agents and the PeerAgent router graph."""

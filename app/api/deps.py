@@ -1,0 +1,67 @@
+"""Typed dependencies: services opened in lifespan, and the caller's API key."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
+from redis.asyncio import Redis
+
+from app.config import Settings
+from app.dispatch.enqueue import Dispatcher
+from app.domain.errors import Unauthorized
+from app.store import Store
+
+
+@dataclass
+class Services:
+    """The clients the API opens in lifespan and closes at shutdown."""
+
+    settings: Settings
+    store: Store
+    redis: Redis
+    dispatcher: Dispatcher
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: the id of its API key (a task's `owner`)."""
+
+    key_id: str
+
+
+def get_services(request: Request) -> Services:
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+_api_key_header = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key from API_KEYS."
+)
+
+
+def authenticate(
+    services: ServicesDep, api_key: Annotated[str | None, Security(_api_key_header)]
+) -> Principal:
+    """The caller whose X-API-Key matches one of API_KEYS, else 401."""
+    if not api_key:
+        raise Unauthorized("Missing X-API-Key header.")
+    keys = services.settings.security.key_ids_by_secret()
+    if not keys:
+        raise Unauthorized("No API keys are configured on this server (API_KEYS).")
+    match = None
+    for secret, key_id in keys.items():
+        # Compare against every key so timing does not tell which prefix matched.
+        if hmac.compare_digest(secret.encode(), api_key.encode()):
+            match = key_id
+    if match is None:
+        raise Unauthorized("Invalid API key.")
+    return Principal(key_id=match)
+
+
+Caller = Annotated[Principal, Depends(authenticate)]

@@ -1,0 +1,54 @@
+"""GET /v1/tasks and /v1/tasks/{task_id}: the caller's own tasks."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import Caller, ServicesDep
+from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, TaskList, TaskOut, TaskSummary
+from app.domain.errors import TaskNotFound
+from app.domain.models import TaskStatus
+from app.store import TaskFilters
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
+
+
+@router.get("", response_model=TaskList, responses={400: {"model": ErrorBody}})
+async def list_tasks(
+    caller: Caller,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
+    cursor: Annotated[str | None, Query(max_length=512, description="From next_cursor.")] = None,
+    status: TaskStatus | None = None,
+    agent_type: Annotated[str | None, Query(max_length=64)] = None,
+    session_id: Annotated[str | None, Query(pattern=SESSION_ID_PATTERN)] = None,
+    created_from: datetime | None = None,
+    created_to: datetime | None = None,
+) -> TaskList:
+    """The caller's tasks, newest first, filtered, one page at a time."""
+    page = await services.store.tasks.list_for_owner(
+        caller.key_id,
+        TaskFilters(
+            status=status,
+            agent_type=agent_type,
+            session_id=session_id,
+            created_from=created_from,
+            created_to=created_to,
+        ),
+        limit=limit,
+        cursor=cursor,
+    )
+    return TaskList(items=[TaskSummary.of(t) for t in page.tasks], next_cursor=page.next_cursor)
+
+
+@router.get("/{task_id}", response_model=TaskOut, responses={404: {"model": ErrorBody}})
+async def get_task(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskOut:
+    """One task with its routing, result or error, and usage."""
+    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    return TaskOut.of(task)

@@ -1,0 +1,140 @@
+"""Request and response bodies of the v1 API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+
+from app.domain.models import (
+    Citation,
+    RequestInfo,
+    RoutingDecision,
+    Task,
+    TaskErrorInfo,
+    TaskResult,
+    TaskStatus,
+    Usage,
+)
+
+API_VERSION = "v1"
+TASK_MAX_CHARS = 8000
+SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+class ExecuteRequest(BaseModel):
+    """A natural-language task to run."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    task: StrictStr = Field(
+        max_length=TASK_MAX_CHARS,
+        description=f"What the agents should do (1 to {TASK_MAX_CHARS} characters).",
+        examples=["Write a blog post about renewable energy trends"],
+    )
+    session_id: StrictStr | None = Field(
+        default=None,
+        pattern=SESSION_ID_PATTERN,
+        description="Groups tasks into a conversation; generated when absent.",
+    )
+
+    @field_validator("task")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        stripped = value.strip()
+        if not stripped:
+            raise ValueError("task must not be empty or only whitespace")
+        return stripped
+
+
+class ExecuteResponse(BaseModel):
+    task_id: str
+    session_id: str
+    status: Literal["queued"] = "queued"
+    queued_at: datetime
+    message: str
+    api_version: str = API_VERSION
+
+
+class TaskOut(BaseModel):
+    """A task as the API returns it."""
+
+    task_id: str
+    owner: str
+    session_id: str
+    task: str
+    status: TaskStatus
+    selected_agent: str | None
+    routing: RoutingDecision | None
+    result: TaskResult | None
+    error: TaskErrorInfo | None
+    usage: Usage
+    attempt: int
+    created_at: datetime
+    queued_at: datetime
+    started_at: datetime | None
+    completed_at: datetime | None
+    updated_at: datetime
+    request: RequestInfo
+
+    @classmethod
+    def of(cls, task: Task) -> TaskOut:
+        return cls.model_validate(task.model_dump())
+
+
+class TaskSummary(BaseModel):
+    task_id: str
+    session_id: str
+    status: TaskStatus
+    selected_agent: str | None
+    task: str
+    created_at: datetime
+    completed_at: datetime | None
+    error_type: str | None
+
+    @classmethod
+    def of(cls, task: Task) -> TaskSummary:
+        return cls(
+            task_id=task.task_id,
+            session_id=task.session_id,
+            status=task.status,
+            selected_agent=task.selected_agent,
+            task=task.task if len(task.task) <= 200 else task.task[:199] + "…",
+            created_at=task.created_at,
+            completed_at=task.completed_at,
+            error_type=task.error.type if task.error else None,
+        )
+
+
+class TaskList(BaseModel):
+    items: list[TaskSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    request_id: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, str]
+
+
+__all__ = [
+    "Citation",
+    "ErrorBody",
+    "ExecuteRequest",
+    "ExecuteResponse",
+    "HealthOut",
+    "ReadyOut",
+    "TaskList",
+    "TaskOut",
+    "TaskSummary",
+]

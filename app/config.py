@@ -1,0 +1,253 @@
+"""One Settings object, grouped, read from the environment and `.env` (12-factor)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from functools import lru_cache
+from typing import Annotated, Any
+
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_FILE = ".env"
+
+
+def _env(name: str, default: Any = None) -> Any:
+    """A field read from exactly the environment variable `name`."""
+    return Field(default=default, validation_alias=AliasChoices(name))
+
+
+class _Group(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=ENV_FILE, extra="ignore", populate_by_name=False, frozen=True
+    )
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class AppSettings(_Group):
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT, validation_alias=AliasChoices("ENVIRONMENT")
+    )
+    log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+    port: Annotated[int, Field(ge=1, le=65535)] = Field(
+        default=8000, validation_alias=AliasChoices("PORT")
+    )
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+
+class MongoSettings(_Group):
+    uri: str | None = _env("MONGO_URI")
+    db_name: str = Field(
+        default="agent_orchestrator", validation_alias=AliasChoices("MONGO_DB_NAME")
+    )
+    timeout_ms: Annotated[int, Field(gt=0)] = Field(
+        default=5000, validation_alias=AliasChoices("MONGO_TIMEOUT_MS")
+    )
+
+    @field_validator("uri")
+    @classmethod
+    def _mongo_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("mongodb://", "mongodb+srv://")):
+            raise ValueError("must start with mongodb:// or mongodb+srv://")
+        return value or None
+
+
+class RedisSettings(_Group):
+    url: str | None = _env("REDIS_URL")
+
+    @field_validator("url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+
+class LLMSettings(_Group):
+    api_key: SecretStr | None = _env("OPENAI_API_KEY")
+    base_url: str | None = _env("OPENAI_BASE_URL")
+    peer_model: str = Field(default="gpt-4.1-mini", validation_alias=AliasChoices("LLM_PEER_MODEL"))
+    content_model: str = Field(
+        default="gpt-4.1", validation_alias=AliasChoices("LLM_CONTENT_MODEL")
+    )
+    code_model: str = Field(default="o3-mini", validation_alias=AliasChoices("LLM_CODE_MODEL"))
+    timeout_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=60.0, validation_alias=AliasChoices("LLM_TIMEOUT_SECONDS")
+    )
+    max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
+        default=2, validation_alias=AliasChoices("LLM_MAX_RETRIES")
+    )
+
+
+class SearchSettings(_Group):
+    api_key: SecretStr | None = _env("TAVILY_API_KEY")
+    base_url: str | None = _env("TAVILY_BASE_URL")
+    max_results: Annotated[int, Field(ge=1, le=20)] = Field(
+        default=5, validation_alias=AliasChoices("SEARCH_MAX_RESULTS")
+    )
+    timeout_seconds: Annotated[float, Field(gt=0)] = Field(
+        default=20.0, validation_alias=AliasChoices("SEARCH_TIMEOUT_SECONDS")
+    )
+
+
+class SecuritySettings(_Group):
+    # "key_id:secret" pairs separated by commas; the key id becomes the task's owner.
+    api_keys: SecretStr | None = _env("API_KEYS")
+
+    @field_validator("api_keys")
+    @classmethod
+    def _well_formed(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            parse_api_keys(value.get_secret_value())
+        return value
+
+    def key_ids_by_secret(self) -> dict[str, str]:
+        """Secret -> key id, from API_KEYS."""
+        if self.api_keys is None:
+            return {}
+        return parse_api_keys(self.api_keys.get_secret_value())
+
+
+class WorkerSettings(_Group):
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = Field(
+        default=32, validation_alias=AliasChoices("WORKER_CONCURRENCY")
+    )
+    queue: str = Field(default="agent_tasks", validation_alias=AliasChoices("WORKER_QUEUE"))
+    lease_seconds: Annotated[int, Field(ge=5)] = Field(
+        default=120, validation_alias=AliasChoices("TASK_LEASE_SECONDS")
+    )
+    task_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
+        default=600, validation_alias=AliasChoices("TASK_TIMEOUT_SECONDS")
+    )
+
+
+class AgentSettings(_Group):
+    router_min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.5, validation_alias=AliasChoices("ROUTER_MIN_CONFIDENCE")
+    )
+    max_task_chars: Annotated[int, Field(ge=1)] = Field(
+        default=8000, validation_alias=AliasChoices("TASK_MAX_CHARS")
+    )
+
+
+def parse_api_keys(raw: str) -> dict[str, str]:
+    """Parse API_KEYS ("id:secret,id2:secret2") into secret -> key id."""
+    keys: dict[str, str] = {}
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        key_id, sep, secret = entry.partition(":")
+        if not sep or not key_id.strip() or len(secret.strip()) < 8:
+            raise ValueError(
+                "each entry must be 'key_id:secret' with a secret of at least 8 characters"
+            )
+        keys[secret.strip()] = key_id.strip()
+    return keys
+
+
+_PLACEHOLDERS = {"changeme", "change-me", "secret", "placeholder", "dev", "test"}
+
+
+class Settings(BaseSettings):
+    """Every setting of the service, grouped; each group reads its own variables."""
+
+    model_config = SettingsConfigDict(env_file=ENV_FILE, extra="ignore", frozen=True)
+
+    app: AppSettings = Field(default_factory=AppSettings)
+    mongo: MongoSettings = Field(default_factory=MongoSettings)
+    redis: RedisSettings = Field(default_factory=RedisSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    search: SearchSettings = Field(default_factory=SearchSettings)
+    security: SecuritySettings = Field(default_factory=SecuritySettings)
+    worker: WorkerSettings = Field(default_factory=WorkerSettings)
+    agents: AgentSettings = Field(default_factory=AgentSettings)
+
+    @model_validator(mode="after")
+    def _required_in_production(self) -> Settings:
+        if self.app.environment is not Environment.PRODUCTION:
+            return self
+        required: dict[str, object] = {
+            "MONGO_URI": self.mongo.uri,
+            "REDIS_URL": self.redis.url,
+            "OPENAI_API_KEY": self.llm.api_key,
+            "TAVILY_API_KEY": self.search.api_key,
+            "API_KEYS": self.security.api_keys,
+        }
+        for name, value in required.items():
+            if value is None:
+                raise ValueError(f"{name} is required when ENVIRONMENT=production")
+            if isinstance(value, SecretStr) and value.get_secret_value().lower() in _PLACEHOLDERS:
+                raise ValueError(f"{name} is a placeholder; set a real secret in production")
+        for secret in self.security.key_ids_by_secret():
+            if secret.lower() in _PLACEHOLDERS:
+                raise ValueError("API_KEYS holds a placeholder secret; set real keys in production")
+        return self
+
+    @property
+    def mongo_uri(self) -> str:
+        """The MongoDB URI, required by every process that opens the store."""
+        return _required(self.mongo.uri, "MONGO_URI")
+
+    @property
+    def redis_url(self) -> str:
+        """The Redis URL (broker and short-lived state)."""
+        return _required(self.redis.url, "REDIS_URL")
+
+
+class ConfigurationError(RuntimeError):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+def _required(value: str | None, name: str) -> str:
+    if value is None:
+        raise ConfigurationError(f"configuration error: {name} is not set")
+    return value
+
+
+def describe_error(exc: ValidationError) -> str:
+    """One line naming the first offending variable and why."""
+    err = exc.errors()[0]
+    loc = ".".join(str(part) for part in err["loc"])
+    message = str(err["msg"]).removeprefix("Value error, ")
+    return f"configuration error: {loc}: {message}" if loc else f"configuration error: {message}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigurationError(describe_error(exc)) from None
+
+
+def load_settings_or_exit(*, needs_urls: bool = True) -> Settings:
+    """Read settings at start-up; on error print one clear line and exit with status 2."""
+    try:
+        settings = get_settings()
+        if needs_urls:
+            # Every serving process needs both stores; the launcher fills them in development.
+            settings.mongo_uri  # noqa: B018
+            settings.redis_url  # noqa: B018
+    except ConfigurationError as exc:
+        print(str(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+    return settings

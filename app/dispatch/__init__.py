@@ -1,0 +1,1 @@
+"""Enqueue, claim and process tasks: the only code that talks to Celery."""

@@ -1,0 +1,1 @@
+"""Domain models, the task status machine and domain errors; imports no framework."""

@@ -1,0 +1,50 @@
+"""One error root: every expected failure is an AppError with a code and an HTTP status."""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """An expected failure, rendered as {"error": code, "detail": message, "request_id"}."""
+
+    code = "INTERNAL_ERROR"
+    status = 500
+
+    def __init__(self, message: str, *, code: str | None = None, status: int | None = None):
+        super().__init__(message)
+        self.message = message
+        if code is not None:
+            self.code = code
+        if status is not None:
+            self.status = status
+
+
+class Unauthorized(AppError):
+    code = "UNAUTHORIZED"
+    status = 401
+
+
+class TaskNotFound(AppError):
+    code = "TASK_NOT_FOUND"
+    status = 404
+
+    def __init__(self, task_id: str):
+        super().__init__(f"Task {task_id} was not found.")
+
+
+class InvalidCursor(AppError):
+    code = "INVALID_CURSOR"
+    status = 400
+
+
+class StoreUnavailable(AppError):
+    code = "STORE_UNAVAILABLE"
+    status = 503
+
+
+class AgentError(Exception):
+    """A failure during a run that fails the task with error.type = code."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message

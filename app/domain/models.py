@@ -1,0 +1,141 @@
+"""The task and the records written about it, as stored and as returned."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+def utcnow() -> datetime:
+    """Now, timezone-aware UTC, to the millisecond (what MongoDB keeps)."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+class TaskStatus(StrEnum):
+    QUEUED = "queued"
+    PROCESSING = "processing"
+    AWAITING_APPROVAL = "awaiting_approval"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+    @property
+    def final(self) -> bool:
+        return self in FINAL_STATUSES
+
+
+FINAL_STATUSES = frozenset({TaskStatus.COMPLETED, TaskStatus.FAILED, TaskStatus.CANCELLED})
+
+
+class RunStatus(StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+
+class _Doc(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class Citation(_Doc):
+    source: str
+    title: str
+    url: str
+
+
+class RoutingDecision(_Doc):
+    agent_name: str
+    confidence: float
+    reasoning: str
+
+
+class TaskResult(_Doc):
+    summary: str
+    raw_output: str
+    code_language: str | None = None
+    citations: list[Citation] = Field(default_factory=list)
+
+
+class TaskErrorInfo(_Doc):
+    type: str
+    message: str
+
+
+class Usage(_Doc):
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cost_usd: float = 0.0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            input_tokens=self.input_tokens + other.input_tokens,
+            output_tokens=self.output_tokens + other.output_tokens,
+            cost_usd=round(self.cost_usd + other.cost_usd, 8),
+        )
+
+
+class RequestInfo(_Doc):
+    ip: str | None = None
+    user_agent: str | None = None
+    request_id: str | None = None
+
+
+class Task(_Doc):
+    """A task as stored in the `tasks` collection (`_id` is the task id)."""
+
+    task_id: str = Field(alias="_id")
+    owner: str
+    session_id: str
+    task: str
+    status: TaskStatus
+    selected_agent: str | None = None
+    routing: RoutingDecision | None = None
+    result: TaskResult | None = None
+    error: TaskErrorInfo | None = None
+    usage: Usage = Field(default_factory=Usage)
+    attempt: int = 0
+    worker_id: str | None = None
+    lease_expires_at: datetime | None = None
+    created_at: datetime
+    queued_at: datetime
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+    updated_at: datetime
+    request: RequestInfo = Field(default_factory=RequestInfo)
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class AgentRun(_Doc):
+    """One run of the router or of an agent, for one attempt of a task."""
+
+    run_id: str = Field(alias="_id")
+    task_id: str
+    attempt: int
+    agent_name: str
+    status: RunStatus
+    input: dict[str, Any]
+    output: dict[str, Any] | None = None
+    error: TaskErrorInfo | None = None
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class Message(_Doc):
+    """One turn of a session's history."""
+
+    session_id: str
+    owner: str
+    task_id: str
+    role: str
+    content: str
+    created_at: datetime

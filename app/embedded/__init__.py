@@ -1,0 +1,1 @@
+"""Local stand-ins for MongoDB, Redis, OpenAI and Tavily, each served over its real protocol."""

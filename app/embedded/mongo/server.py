@@ -1,0 +1,192 @@
+"""The asyncio server: one shared mongomock store, open cursors, and a loop per connection."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import mongomock
+from bson.int64 import Int64
+from bson.raw_bson import RawBSONDocument
+
+from app.embedded.mongo import wire
+from app.embedded.mongo.commands import error_reply, run_command
+from app.embedded.mongo.wire import Document
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_FIRST_BATCH = 101
+CURSOR_IDLE_TIMEOUT_S = 600.0
+_CLOSE_TIMEOUT_S = 2.0
+# Room for the reply envelope around a batch, so a full batch still fits in one BSON object.
+_BATCH_BYTES = wire.MAX_BSON_OBJECT_SIZE - 64 * 1024
+
+
+@dataclass
+class OpenCursor:
+    """The not-yet-returned rest of a query result, served by getMore."""
+
+    namespace: str
+    documents: list[Document]
+    position: int = 0
+    last_used: float = field(default_factory=time.monotonic)
+
+
+class MongoStandIn:
+    """Server state: the in-memory store, open cursors, and connection/request counters."""
+
+    def __init__(self) -> None:
+        # Any: mongomock's stub re-exports pymongo's classes, but its real API differs in places.
+        self.client: Any = mongomock.MongoClient()
+        self.cursors: dict[int, OpenCursor] = {}
+        self._cursor_ids = itertools.count(1)
+        self._connection_ids = itertools.count(1)
+        self._request_ids = itertools.count(1)
+        self._connections: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
+
+    def open_cursor(
+        self,
+        namespace: str,
+        documents: list[Document],
+        batch_size: int | None = None,
+        single_batch: bool = False,
+    ) -> Document:
+        """Answer a cursor-returning command with its first batch, keeping the rest for getMore."""
+        self._drop_idle_cursors()
+        first_batch, position = _take_batch(documents, 0, batch_size or DEFAULT_FIRST_BATCH)
+        cursor_id = 0
+        if position < len(documents) and not single_batch:
+            cursor_id = next(self._cursor_ids)
+            self.cursors[cursor_id] = OpenCursor(namespace, documents, position)
+        return {"cursor": {"firstBatch": first_batch, "id": Int64(cursor_id), "ns": namespace}}
+
+    def get_more(self, cursor_id: int, batch_size: int | None) -> Document | None:
+        """The next batch of an open cursor, or None when no such cursor is open."""
+        cursor = self.cursors.get(cursor_id)
+        if cursor is None:
+            return None
+        batch, cursor.position = _take_batch(cursor.documents, cursor.position, batch_size)
+        cursor.last_used = time.monotonic()
+        if cursor.position >= len(cursor.documents):
+            del self.cursors[cursor_id]
+            cursor_id = 0
+        return {"cursor": {"nextBatch": batch, "id": Int64(cursor_id), "ns": cursor.namespace}}
+
+    def _drop_idle_cursors(self) -> None:
+        # Like the real server's cursor timeout: clients that vanish must not pin results forever.
+        deadline = time.monotonic() - CURSOR_IDLE_TIMEOUT_S
+        for cursor_id in [key for key, cur in self.cursors.items() if cur.last_used < deadline]:
+            del self.cursors[cursor_id]
+
+    def new_connection_id(self) -> int:
+        """A fresh id for a client connection (reported as hello's connectionId)."""
+        return next(self._connection_ids)
+
+    def handle(self, message: wire.Message, connection_id: int) -> bytes | None:
+        """Run one message's command to completion and return the encoded reply, if one is due.
+
+        Synchronous on purpose: no other command interleaves, so each command is atomic.
+        """
+        try:
+            request = wire.parse_request(message)
+        except wire.MalformedRequest as exc:
+            reply = error_reply(17, str(exc))
+            reply_op_code = wire.reply_op_code_for(message)
+            return wire.encode_reply(
+                reply_op_code, reply, self._next_request_id(), message.request_id
+            )
+        reply = run_command(self, request, connection_id)
+        if request.more_to_come:
+            return None
+        try:
+            return wire.encode_reply(
+                request.reply_op_code, reply, self._next_request_id(), request.request_id
+            )
+        except Exception as exc:
+            logger.exception("cannot encode reply to %s", next(iter(request.body), "?"))
+            reply = error_reply(1, f"cannot encode reply: {exc}")
+            return wire.encode_reply(
+                request.reply_op_code, reply, self._next_request_id(), request.request_id
+            )
+
+    def _next_request_id(self) -> int:
+        return next(self._request_ids) & 0x7FFFFFFF
+
+    async def serve_connection(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Answer messages on one client connection until it closes."""
+        connection_id = self.new_connection_id()
+        task = asyncio.current_task()
+        if task is not None:
+            self._connections[writer] = task
+        try:
+            while (message := await wire.read_message(reader)) is not None:
+                reply = self.handle(message, connection_id)
+                if reply is not None:
+                    writer.write(reply)
+                    await writer.drain()
+        except wire.FramingError as exc:
+            logger.warning("closing connection %d: %s", connection_id, exc)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self._connections.pop(writer, None)
+            writer.close()
+            with contextlib.suppress(ConnectionError):
+                await writer.wait_closed()
+
+    async def close_connections(self) -> None:
+        """Close every client connection and wait for its handler to finish."""
+        tasks = list(self._connections.values())
+        for writer in list(self._connections):
+            writer.close()
+        if tasks:
+            _done, pending = await asyncio.wait(tasks, timeout=_CLOSE_TIMEOUT_S)
+            for task in pending:
+                task.cancel()
+
+
+def _take_batch(
+    documents: list[Document], start: int, limit: int | None
+) -> tuple[list[RawBSONDocument], int]:
+    batch: list[RawBSONDocument] = []
+    size = 0
+    position = start
+    while position < len(documents) and (not limit or len(batch) < limit):
+        encoded = wire.raw_document(documents[position])
+        size += len(encoded.raw)
+        if batch and size > _BATCH_BYTES:
+            break
+        batch.append(encoded)
+        position += 1
+    return batch, position
+
+
+async def serve(
+    host: str, port: int, *, on_listening: Callable[[str, int], None] | None = None
+) -> None:
+    """Serve the wire protocol on host:port until SIGTERM or SIGINT."""
+    standin = MongoStandIn()
+    server = await asyncio.start_server(standin.serve_connection, host, port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        if on_listening is not None:
+            on_listening(host, int(server.sockets[0].getsockname()[1]))
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+        server.close()
+        await standin.close_connections()
+        await server.wait_closed()

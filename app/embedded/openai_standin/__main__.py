@@ -1,0 +1,46 @@
+"""Run the OpenAI stand-in: python -m app.embedded.openai_standin --port N [--latency-ms 0]."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+
+import uvicorn
+
+from app.embedded.openai_standin.app import create_app
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Parse the command line and serve until SIGTERM/SIGINT."""
+    parser = argparse.ArgumentParser(prog="python -m app.embedded.openai_standin")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=0, help="0 picks a free port")
+    parser.add_argument(
+        "--latency-ms",
+        type=int,
+        default=int(os.environ.get("OPENAI_STANDIN_LATENCY_MS", "0")),
+        help="hold every answer this long (default: $OPENAI_STANDIN_LATENCY_MS or 0)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=os.environ.get("OPENAI_STANDIN_API_KEY") or None,
+        help="accept only this bearer key (default: any non-empty key)",
+    )
+    parser.add_argument("--log-level", default="warning")
+    args = parser.parse_args(argv)
+    # Bind before announcing so the printed URL already accepts connections.
+    sock = socket.create_server((args.host, args.port))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(args.latency_ms, api_key=args.api_key),
+        log_level=args.log_level,
+        access_log=False,
+    )
+    url = f"http://{args.host}:{port}/v1"
+    print(f"openai stand-in listening on {url} (offline, deterministic answers)", flush=True)
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""create_app(): the FastAPI factory; lifespan opens and closes the clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from redis.asyncio import Redis
+
+from app.api.deps import Services
+from app.api.errors import install_error_handlers
+from app.api.middleware import RequestContextMiddleware
+from app.api.routes import agent, health, tasks
+from app.config import Settings, load_settings_or_exit
+from app.dispatch.celery_config import build_celery
+from app.dispatch.enqueue import Dispatcher
+from app.observability.logging import configure_logging
+from app.store import open_store
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The API application; settings are read from the environment when not given."""
+    settings = settings or load_settings_or_exit()
+    configure_logging(settings.app.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        store = open_store(settings)
+        await store.ensure_indexes()
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
+        app.state.services = Services(settings, store, redis, dispatcher)
+        try:
+            yield
+        finally:
+            dispatcher.close()
+            await redis.aclose()
+            await store.close()
+
+    app = FastAPI(
+        title="Agent Orchestrator",
+        version="0.1.0",
+        description="Submit natural-language tasks; workers route them to agents.",
+        lifespan=lifespan,
+    )
+    app.add_middleware(RequestContextMiddleware)
+    install_error_handlers(app)
+    app.include_router(agent.router)
+    app.include_router(tasks.router)
+    app.include_router(health.router)
+    return app

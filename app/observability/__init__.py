@@ -1,0 +1,1 @@
+"""Structured logs (structlog JSON lines), metrics and tracing context."""

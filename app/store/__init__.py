@@ -1,0 +1,16 @@
+"""MongoDB access through PyMongo's async client: one repository per collection."""
+
+from app.store.agent_runs import AgentRunRepository
+from app.store.client import Store, open_store
+from app.store.messages import MessageRepository
+from app.store.tasks import TaskFilters, TaskPage, TaskRepository
+
+__all__ = [
+    "AgentRunRepository",
+    "MessageRepository",
+    "Store",
+    "TaskFilters",
+    "TaskPage",
+    "TaskRepository",
+    "open_store",
+]

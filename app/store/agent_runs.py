@@ -1,0 +1,62 @@
+"""The `agent_runs` collection: one record per router or agent run per attempt."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, Usage, utcnow
+
+Document = dict[str, Any]
+
+
+class AgentRunRepository:
+    """Start and finish agent runs; list a task's runs."""
+
+    def __init__(self, collection: AsyncCollection[Document]):
+        self._runs = collection
+
+    async def ensure_indexes(self) -> None:
+        # One run per agent per attempt: a duplicate delivery cannot record a second one.
+        await self._runs.create_index(
+            [("task_id", ASCENDING), ("attempt", ASCENDING), ("agent_name", ASCENDING)],
+            name="task_attempt_agent",
+            unique=True,
+        )
+
+    async def start(self, run: AgentRun) -> None:
+        """Record a run as running."""
+        await self._runs.insert_one(run.model_dump(by_alias=True, mode="python"))
+
+    async def finish(
+        self,
+        run: AgentRun,
+        *,
+        output: dict[str, Any] | None = None,
+        error: TaskErrorInfo | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+    ) -> None:
+        """Close a run as completed (output) or failed (error) with its timing and usage."""
+        finished = utcnow()
+        fields: Document = {
+            "status": (RunStatus.FAILED if error else RunStatus.COMPLETED).value,
+            "finished_at": finished,
+            "duration_ms": int((finished - run.started_at).total_seconds() * 1000),
+            "output": output,
+            "error": error.model_dump() if error else None,
+            "usage": (usage or Usage()).model_dump(),
+            "model": model,
+        }
+        await self._runs.update_one({"_id": run.run_id}, {"$set": fields})
+
+    async def for_task(self, task_id: str) -> list[AgentRun]:
+        """The task's runs in the order they started."""
+        docs = (
+            await self._runs.find({"task_id": task_id})
+            .sort([("attempt", ASCENDING), ("started_at", ASCENDING)])
+            .to_list()
+        )
+        return [AgentRun.model_validate(doc) for doc in docs]

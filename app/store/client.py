@@ -1,0 +1,65 @@
+"""Open and close the MongoDB client; create indexes at start-up."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from app.config import Settings
+from app.store.agent_runs import AgentRunRepository
+from app.store.messages import MessageRepository
+from app.store.tasks import TaskRepository
+
+Document = dict[str, Any]
+
+
+@dataclass
+class Store:
+    """The open client and the repositories built on it."""
+
+    client: AsyncMongoClient[Document]
+    db: AsyncDatabase[Document]
+    tasks: TaskRepository
+    agent_runs: AgentRunRepository
+    messages: MessageRepository
+
+    async def ensure_indexes(self) -> None:
+        """Create every index the repositories rely on (idempotent)."""
+        await self.tasks.ensure_indexes()
+        await self.agent_runs.ensure_indexes()
+        await self.messages.ensure_indexes()
+
+    async def ping(self) -> bool:
+        """Whether the server answers."""
+        try:
+            await self.db.command("ping")
+        except PyMongoError:
+            return False
+        return True
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def open_store(settings: Settings) -> Store:
+    """Build the client (it connects lazily) and the repositories."""
+    timeout = settings.mongo.timeout_ms
+    client: AsyncMongoClient[Document] = AsyncMongoClient(
+        settings.mongo_uri,
+        tz_aware=True,
+        serverSelectionTimeoutMS=timeout,
+        connectTimeoutMS=timeout,
+        appname="agent-orchestrator",
+    )
+    db = client[settings.mongo.db_name]
+    return Store(
+        client=client,
+        db=db,
+        tasks=TaskRepository(db["tasks"]),
+        agent_runs=AgentRunRepository(db["agent_runs"]),
+        messages=MessageRepository(db["messages"]),
+    )

@@ -1,0 +1,48 @@
+"""The `messages` collection: a session's history of tasks and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from app.domain.models import Message
+
+Document = dict[str, Any]
+
+
+class MessageRepository:
+    """Append turns to a session and read its latest ones."""
+
+    def __init__(self, collection: AsyncCollection[Document]):
+        self._messages = collection
+
+    async def ensure_indexes(self) -> None:
+        await self._messages.create_index(
+            [("owner", ASCENDING), ("session_id", ASCENDING), ("created_at", ASCENDING)],
+            name="owner_session_created",
+        )
+        # A task adds its question and its answer once, whatever the deliveries.
+        await self._messages.create_index(
+            [("task_id", ASCENDING), ("role", ASCENDING)], name="task_role", unique=True
+        )
+
+    async def append(self, message: Message) -> bool:
+        """Add a turn; False when this task already added a turn with this role."""
+        try:
+            await self._messages.insert_one(message.model_dump(mode="python"))
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def recent(self, owner: str, session_id: str, limit: int) -> list[Message]:
+        """The session's last `limit` turns, oldest first."""
+        docs = (
+            await self._messages.find({"owner": owner, "session_id": session_id})
+            .sort([("created_at", DESCENDING)])
+            .limit(limit)
+            .to_list()
+        )
+        return [Message.model_validate(doc) for doc in reversed(docs)]

@@ -1,0 +1,423 @@
+"""The MongoDB stand-in, driven by PyMongo (sync and async) against a real subprocess."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import re
+import socket
+import struct
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import bson
+import pytest
+from pymongo import AsyncMongoClient, MongoClient, ReturnDocument, WriteConcern
+from pymongo.errors import BulkWriteError, CursorNotFound, DuplicateKeyError, OperationFailure
+
+from app.embedded.processes import LOCALHOST, free_port, spawn_module
+
+Doc = dict[str, Any]
+_HEADER = struct.Struct("<iiii")
+
+
+@pytest.fixture(scope="module")
+def standin_port() -> Iterator[int]:
+    port = free_port()
+    process = spawn_module("mongo-standin", "app.embedded.mongo", ["--port", str(port)], port=port)
+    try:
+        yield port
+    finally:
+        process.stop()
+
+
+@pytest.fixture(scope="module")
+def mongo_uri(standin_port: int) -> str:
+    return f"mongodb://{LOCALHOST}:{standin_port}"
+
+
+@pytest.fixture(scope="module")
+def client(mongo_uri: str) -> Iterator[MongoClient[Doc]]:
+    sync_client: MongoClient[Doc] = MongoClient(
+        mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
+    with sync_client:
+        yield sync_client
+
+
+@pytest.fixture
+async def aclient(mongo_uri: str) -> AsyncIterator[AsyncMongoClient[Doc]]:
+    async_client: AsyncMongoClient[Doc] = AsyncMongoClient(
+        mongo_uri, serverSelectionTimeoutMS=5000, tz_aware=True
+    )
+    yield async_client
+    await async_client.close()
+
+
+@pytest.fixture
+def name(request: pytest.FixtureRequest) -> str:
+    """A collection name of this test's own, so tests sharing the server do not collide."""
+    return re.sub(r"\W", "_", request.node.name)
+
+
+# -- handshake -----------------------------------------------------------------------------
+
+
+def test_sync_client_handshakes_pings_and_reads_server_info(client: MongoClient[Doc]) -> None:
+    assert client.admin.command("ping")["ok"] == 1.0
+    assert client.server_info()["version"] == "7.0.0"
+    hello = client.admin.command("hello")
+    assert hello["isWritablePrimary"] is True
+    assert hello["maxWireVersion"] == 21
+    assert "topologyVersion" not in hello
+    assert "compression" not in hello
+
+
+async def test_async_client_handshakes_and_pings(aclient: AsyncMongoClient[Doc]) -> None:
+    assert (await aclient.admin.command("ping"))["ok"] == 1.0
+    assert (await aclient.server_info())["versionArray"][:2] == [7, 0]
+
+
+def _send(sock: socket.socket, op_code: int, payload: bytes, request_id: int) -> None:
+    sock.sendall(_HEADER.pack(_HEADER.size + len(payload), request_id, 0, op_code) + payload)
+
+
+def _receive(sock: socket.socket) -> tuple[int, int, bytes]:
+    stream = sock.makefile("rb")
+    length, _request_id, response_to, op_code = _HEADER.unpack(stream.read(_HEADER.size))
+    return op_code, response_to, stream.read(length - _HEADER.size)
+
+
+def test_legacy_op_query_handshake_and_compressed_message_get_answers(standin_port: int) -> None:
+    with socket.create_connection((LOCALHOST, standin_port), timeout=5) as sock:
+        query = struct.pack("<i", 0) + b"admin.$cmd\x00" + struct.pack("<ii", 0, -1)
+        _send(sock, 2004, query + bson.encode({"isMaster": 1}), request_id=7)
+        op_code, response_to, payload = _receive(sock)
+        assert (op_code, response_to) == (1, 7)
+        flags, _cursor_id, _start, returned = struct.unpack_from("<iqii", payload)
+        hello = bson.decode(payload[20:])
+        assert (flags, returned, hello["ismaster"], hello["ok"]) == (0, 1, True, 1.0)
+
+        ping = struct.pack("<I", 0) + b"\x00" + bson.encode({"ping": 1, "$db": "admin"})
+        _send(sock, 2012, struct.pack("<iiB", 2013, len(ping), 0) + ping, request_id=8)
+        op_code, response_to, payload = _receive(sock)
+        refused = bson.decode(payload[5:])
+        assert (op_code, response_to, refused["ok"], refused["code"]) == (2013, 8, 0.0, 17)
+
+        _send(sock, 2013, ping, request_id=9)
+        op_code, response_to, payload = _receive(sock)
+        assert (op_code, response_to, bson.decode(payload[5:])["ok"]) == (2013, 9, 1.0)
+
+
+# -- reads ---------------------------------------------------------------------------------
+
+
+async def test_insert_and_find_with_filter_sort_skip_limit_projection(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_one({"_id": "first", "n": -1, "kind": "other"})
+    result = await coll.insert_many(
+        [{"n": n, "kind": "even" if n % 2 == 0 else "odd"} for n in range(10)]
+    )
+    assert len(result.inserted_ids) == 10
+
+    cursor = coll.find({"kind": "even"}, {"_id": 0, "n": 1}).sort("n", -1).skip(1).limit(3)
+    assert await cursor.to_list() == [{"n": 6}, {"n": 4}, {"n": 2}]
+    assert await coll.find_one({"_id": "first"}) == {"_id": "first", "n": -1, "kind": "other"}
+    assert await coll.find_one({"kind": "missing"}) is None
+
+
+def test_find_pages_through_get_more_and_closed_cursor_is_killed(
+    client: MongoClient[Doc], name: str
+) -> None:
+    coll = client.standin[name]
+    coll.insert_many([{"_id": n} for n in range(250)])
+    assert [doc["_id"] for doc in coll.find().sort("_id", 1).batch_size(50)] == list(range(250))
+
+    cursor = coll.find().batch_size(50)
+    assert next(cursor)["_id"] == 0
+    cursor_id = cursor.cursor_id
+    assert cursor_id
+    cursor.close()
+    with pytest.raises(CursorNotFound):
+        client.standin.command("getMore", cursor_id, collection=name)
+
+
+# -- writes --------------------------------------------------------------------------------
+
+
+async def test_update_one_and_many_with_operators_and_upsert(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_many([{"_id": n, "group": n % 2, "hits": 0, "tags": []} for n in range(6)])
+
+    one = await coll.update_one({"_id": 1}, {"$inc": {"hits": 5}, "$push": {"tags": "seen"}})
+    assert (one.matched_count, one.modified_count) == (1, 1)
+    many = await coll.update_many({"group": 0}, {"$set": {"flag": True}})
+    assert (many.matched_count, many.modified_count) == (3, 3)
+    upsert = await coll.update_one({"_id": "new"}, {"$set": {"hits": 1}}, upsert=True)
+    assert upsert.upserted_id == "new"
+    none = await coll.update_one({"_id": "absent"}, {"$set": {"hits": 1}})
+    assert (none.matched_count, none.upserted_id) == (0, None)
+
+    assert await coll.find_one({"_id": 1}) == {"_id": 1, "group": 1, "hits": 5, "tags": ["seen"]}
+    assert await coll.count_documents({"flag": True}) == 3
+    assert await coll.find_one({"_id": "new"}) == {"_id": "new", "hits": 1}
+
+
+async def test_replace_one_and_deletes(aclient: AsyncMongoClient[Doc], name: str) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_many([{"_id": n, "old": True} for n in range(5)])
+
+    replaced = await coll.replace_one({"_id": 0}, {"fresh": 1})
+    assert replaced.modified_count == 1
+    assert await coll.find_one({"_id": 0}) == {"_id": 0, "fresh": 1}
+    assert (await coll.delete_one({"old": True})).deleted_count == 1
+    assert (await coll.delete_many({"old": True})).deleted_count == 3
+    assert await coll.find().to_list() == [{"_id": 0, "fresh": 1}]
+
+
+async def test_find_one_and_update_sorts_returns_after_and_upserts(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_many([{"_id": n, "priority": n, "status": "queued"} for n in range(3)])
+
+    claimed = await coll.find_one_and_update(
+        {"status": "queued"},
+        {"$set": {"status": "processing"}},
+        sort=[("priority", -1)],
+        return_document=ReturnDocument.AFTER,
+    )
+    assert claimed == {"_id": 2, "priority": 2, "status": "processing"}
+    before = await coll.find_one_and_update({"_id": 0}, {"$inc": {"priority": 10}})
+    assert before == {"_id": 0, "priority": 0, "status": "queued"}
+    upserted = await coll.find_one_and_update(
+        {"_id": "up"},
+        {"$set": {"status": "queued"}},
+        upsert=True,
+        return_document=ReturnDocument.AFTER,
+    )
+    assert upserted == {"_id": "up", "status": "queued"}
+    assert await coll.find_one_and_update({"_id": "gone"}, {"$set": {"x": 1}}) is None
+
+
+async def test_find_one_and_delete_removes_the_first_in_sort_order(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_many([{"_id": n, "at": 10 - n} for n in range(3)])
+
+    removed = await coll.find_one_and_delete({}, sort=[("at", 1)], projection={"_id": 1})
+    assert removed == {"_id": 2}
+    assert await coll.count_documents({}) == 2
+    assert await coll.find_one_and_delete({"_id": 2}) is None
+
+
+async def test_conditional_claim_has_exactly_one_winner(
+    mongo_uri: str, aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    rival: AsyncMongoClient[Doc] = AsyncMongoClient(mongo_uri, serverSelectionTimeoutMS=5000)
+    try:
+        await aclient.standin[name].insert_many([{"_id": n, "status": "queued"} for n in range(20)])
+        for task_id in range(20):
+            results = await asyncio.gather(
+                *(
+                    client.standin[name].find_one_and_update(
+                        {"_id": task_id, "status": "queued"},
+                        {"$set": {"status": "processing"}},
+                    )
+                    for client in (aclient, rival, aclient, rival)
+                )
+            )
+            assert sum(result is not None for result in results) == 1
+        assert await aclient.standin[name].count_documents({"status": "processing"}) == 20
+    finally:
+        await rival.close()
+
+
+async def test_unacknowledged_write_gets_no_reply_and_still_lands(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    fire_and_forget = aclient.standin.get_collection(name, write_concern=WriteConcern(w=0))
+    await fire_and_forget.insert_one({"_id": "w0"})
+    assert await aclient.standin[name].find_one({"_id": "w0"}) == {"_id": "w0"}
+
+
+# -- aggregation and counting --------------------------------------------------------------
+
+
+async def test_aggregate_pipeline_stages(aclient: AsyncMongoClient[Doc], name: str) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_many(
+        [
+            {"agent": agent, "tokens": tokens, "tags": ["a", "b"]}
+            for agent, tokens in [
+                ("search", 10),
+                ("search", 30),
+                ("code", 5),
+                ("code", 7),
+                ("chat", 1),
+            ]
+        ]
+    )
+
+    totals = await (
+        await coll.aggregate(
+            [
+                {"$match": {"tokens": {"$gte": 5}}},
+                {"$group": {"_id": "$agent", "total": {"$sum": "$tokens"}}},
+                {"$sort": {"total": -1}},
+                {"$project": {"_id": 0, "agent": "$_id", "total": 1}},
+                {"$limit": 2},
+            ]
+        )
+    ).to_list()
+    assert totals == [{"total": 40, "agent": "search"}, {"total": 12, "agent": "code"}]
+    counted = await (await coll.aggregate([{"$skip": 1}, {"$count": "rest"}])).to_list()
+    assert counted == [{"rest": 4}]
+    unwound = await (await coll.aggregate([{"$unwind": "$tags"}, {"$count": "n"}])).to_list()
+    assert unwound == [{"n": 10}]
+
+
+def test_count_documents_estimated_count_and_distinct(client: MongoClient[Doc], name: str) -> None:
+    coll = client.standin[name]
+    coll.insert_many([{"status": status} for status in ["queued", "done", "done", "failed"]])
+
+    assert coll.count_documents({"status": "done"}) == 2
+    assert coll.count_documents({}, skip=1, limit=2) == 2
+    assert coll.estimated_document_count() == 4
+    assert sorted(coll.distinct("status")) == ["done", "failed", "queued"]
+    assert sorted(coll.distinct("status", {"status": {"$ne": "done"}})) == ["failed", "queued"]
+
+
+# -- indexes and collections ---------------------------------------------------------------
+
+
+def test_unique_index_rejects_duplicates(client: MongoClient[Doc], name: str) -> None:
+    coll = client.standin[name]
+    assert coll.create_index("key", unique=True) == "key_1"
+    coll.insert_one({"key": "a"})
+
+    with pytest.raises(DuplicateKeyError) as single:
+        coll.insert_one({"key": "a"})
+    assert single.value.code == 11000
+    with pytest.raises(BulkWriteError) as ordered:
+        coll.insert_many([{"key": "b"}, {"key": "a"}, {"key": "c"}])
+    assert ordered.value.details["nInserted"] == 1
+    assert [error["code"] for error in ordered.value.details["writeErrors"]] == [11000]
+    with pytest.raises(BulkWriteError) as unordered:
+        coll.insert_many([{"key": "a"}, {"key": "d"}], ordered=False)
+    assert unordered.value.details["nInserted"] == 1
+    with pytest.raises(DuplicateKeyError):
+        coll.update_one({"key": "d"}, {"$set": {"key": "a"}})
+    assert sorted(coll.distinct("key")) == ["a", "b", "d"]
+
+
+async def test_list_indexes_and_index_information(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    assert await coll.index_information() == {}
+    await coll.create_index([("status", 1), ("created_at", -1)], name="status_created")
+    await coll.create_index("lease_expires_at", sparse=True)
+
+    indexes = await (await coll.list_indexes()).to_list()
+    assert [index["name"] for index in indexes] == ["_id_", "status_created", "lease_expires_at_1"]
+    assert indexes[1]["key"] == {"status": 1, "created_at": -1}
+    info = await coll.index_information()
+    assert info["status_created"]["key"] == [("status", 1), ("created_at", -1)]
+    assert info["lease_expires_at_1"]["sparse"] is True
+
+
+def test_ttl_index_is_accepted_and_expires_lazily(client: MongoClient[Doc], name: str) -> None:
+    coll = client.standin[name]
+    coll.create_index("seen_at", expireAfterSeconds=60)
+    now = dt.datetime.now(dt.UTC)
+    coll.insert_many(
+        [{"_id": "stale", "seen_at": now - dt.timedelta(hours=1)}, {"_id": "fresh", "seen_at": now}]
+    )
+
+    assert coll.index_information()["seen_at_1"]["expireAfterSeconds"] == 60
+    assert [doc["_id"] for doc in coll.find()] == ["fresh"]
+
+
+async def test_list_collection_names_and_drop_collection(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    db = aclient[f"db_{name}"]
+    await db.first.insert_one({})
+    await db.second.insert_one({})
+
+    assert sorted(await db.list_collection_names()) == ["first", "second"]
+    assert await db.list_collection_names(filter={"name": "second"}) == ["second"]
+    assert f"db_{name}" in await aclient.list_database_names()
+    await db.drop_collection("first")
+    await db.drop_collection("never_existed")
+    assert await db.list_collection_names() == ["second"]
+    await aclient.drop_database(db)
+    assert f"db_{name}" not in await aclient.list_database_names()
+
+
+def test_unknown_command_fails_and_the_connection_stays_usable(client: MongoClient[Doc]) -> None:
+    with pytest.raises(OperationFailure) as failure:
+        client.standin.command("nosuchcmd")
+    assert failure.value.code == 59
+    assert "no such command: 'nosuchcmd'" in str(failure.value)
+    assert client.standin.command("ping")["ok"] == 1.0
+
+
+async def test_unknown_command_from_async_client(aclient: AsyncMongoClient[Doc]) -> None:
+    with pytest.raises(OperationFailure) as failure:
+        await aclient.standin.command({"nosuchcmd": 1})
+    assert failure.value.details is not None
+    assert failure.value.details["codeName"] == "CommandNotFound"
+    assert (await aclient.admin.command("ping"))["ok"] == 1.0
+
+
+# -- sharing and types ---------------------------------------------------------------------
+
+
+def test_another_process_sees_the_same_data(
+    client: MongoClient[Doc], mongo_uri: str, name: str
+) -> None:
+    client.standin[name].insert_one({"_id": "from-test"})
+    script = (
+        "import sys\n"
+        "from pymongo import MongoClient\n"
+        "coll = MongoClient(sys.argv[1], serverSelectionTimeoutMS=5000).standin[sys.argv[2]]\n"
+        "assert coll.find_one({'_id': 'from-test'}) is not None\n"
+        "coll.insert_one({'_id': 'from-child'})\n"
+    )
+    subprocess.run([sys.executable, "-c", script, mongo_uri, name], check=True, timeout=30)
+    assert sorted(doc["_id"] for doc in client.standin[name].find()) == ["from-child", "from-test"]
+
+
+async def test_datetimes_and_uuids_round_trip(
+    mongo_uri: str, aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    created_at = dt.datetime(2026, 3, 1, 12, 30, 45, 123000, tzinfo=dt.UTC)
+    task_id = str(uuid.uuid4())
+    await aclient.standin[name].insert_one({"_id": task_id, "created_at": created_at})
+
+    found = await aclient.standin[name].find_one({"created_at": {"$gte": created_at}})
+    assert found == {"_id": task_id, "created_at": created_at}
+    assert found["created_at"].tzinfo is not None
+
+    native = uuid.uuid4()
+    standard: AsyncMongoClient[Doc] = AsyncMongoClient(
+        mongo_uri, uuidRepresentation="standard", serverSelectionTimeoutMS=5000
+    )
+    try:
+        await standard.standin[name].insert_one({"_id": native, "payload": native})
+        assert await standard.standin[name].find_one({"_id": native}) == {
+            "_id": native,
+            "payload": native,
+        }
+    finally:
+        await standard.close()

@@ -1,0 +1,1 @@
+"""The Celery face: configuration and thin task wrappers around `app`."""

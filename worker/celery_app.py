@@ -1,0 +1,41 @@
+"""The Celery app the workers run: `celery -A worker.celery_app:celery_app worker`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery.signals import worker_init, worker_shutdown
+
+from app.config import load_settings_or_exit
+from app.dispatch.celery_config import build_celery
+from app.dispatch.runtime import WorkerRuntime
+from app.observability.logging import configure_logging
+
+settings = load_settings_or_exit()
+configure_logging(settings.app.log_level)
+
+celery_app = build_celery(settings, "agent-orchestrator-worker")
+celery_app.conf.include = ["worker.tasks"]
+
+_runtime: WorkerRuntime | None = None
+
+
+def runtime() -> WorkerRuntime:
+    """This process's runtime (opened when the worker starts)."""
+    if _runtime is None:
+        raise RuntimeError("the worker runtime is not started")
+    return _runtime
+
+
+@worker_init.connect
+def _open_runtime(**_: Any) -> None:
+    # The threads pool runs tasks in this process: one event loop, opened once, serves them all.
+    global _runtime
+    _runtime = WorkerRuntime(settings)
+    _runtime.start()
+
+
+@worker_shutdown.connect
+def _close_runtime(**_: Any) -> None:
+    if _runtime is not None:
+        _runtime.stop()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,13 +28,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings)
-        await store.ensure_indexes()
+        # The API starts (and reports not-ready) even when MongoDB is down.
+        indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
         app.state.services = Services(settings, store, redis, dispatcher)
         try:
             yield
         finally:
+            indexes.cancel()
             dispatcher.close()
             await redis.aclose()
             await store.close()

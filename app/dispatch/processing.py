@@ -54,6 +54,7 @@ class WorkerDeps:
         store = open_store(settings)
         await store.ensure_indexes()
         llm = ChatModelFactory(settings.llm)
+        llm.warm_up()
         registry = AgentRegistry.build(
             AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         )

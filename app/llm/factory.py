@@ -31,6 +31,11 @@ class ChatModelFactory:
             Role.CODE: self._settings.code_model,
         }[role]
 
+    def warm_up(self) -> None:
+        """Build every role's client now, so the first tasks do not pay for it."""
+        for role in Role:
+            self.chat_model(role)
+
     def chat_model(self, role: Role) -> BaseChatModel:
         """The chat model for `role` (built once, reused: it holds the HTTP connection pool)."""
         if role not in self._models:

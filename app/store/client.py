@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
@@ -15,6 +17,7 @@ from app.store.messages import MessageRepository
 from app.store.tasks import TaskRepository
 
 Document = dict[str, Any]
+log = structlog.get_logger(__name__)
 
 
 @dataclass
@@ -32,6 +35,17 @@ class Store:
         await self.tasks.ensure_indexes()
         await self.agent_runs.ensure_indexes()
         await self.messages.ensure_indexes()
+
+    async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
+        """Create the indexes, retrying while the server is unreachable (start-up order free)."""
+        while True:
+            try:
+                await self.ensure_indexes()
+            except PyMongoError as exc:
+                log.warning("store_unreachable_indexes_pending", error=str(exc))
+                await asyncio.sleep(retry_seconds)
+            else:
+                return
 
     async def ping(self) -> bool:
         """Whether the server answers."""

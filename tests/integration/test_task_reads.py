@@ -1,0 +1,74 @@
+"""Reading tasks: newest first, cursor pages, filters, and only the caller's own."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+from tests.support import Service
+
+
+def test_pages_filters_and_owner_isolation(service: Service) -> None:
+    session = f"reads-{uuid.uuid4().hex[:8]}"
+    texts = [
+        "Write a Python function that adds two numbers",
+        "Write a blog post about electric bicycles",
+        "Write a Python class for a stack",
+        "Write an article about ocean currents",
+        "Write a Python script that counts words",
+    ]
+    with service.client() as http, service.client(service.other_api_key) as other:
+        ids = [service.submit(http, text, session_id=session)["task_id"] for text in texts]
+        foreign = service.submit(other, "Write a blog post about tea", session_id=session)
+        for task_id in ids:
+            service.wait_final(http, task_id)
+        service.wait_final(other, foreign["task_id"])
+
+        pages: list[str] = []
+        cursor: str | None = None
+        while True:
+            params: dict[str, str | int] = {"session_id": session, "limit": 2}
+            if cursor:
+                params["cursor"] = cursor
+            body = http.get("/v1/tasks", params=params).json()
+            pages.extend(item["task_id"] for item in body["items"])
+            cursor = body["next_cursor"]
+            if cursor is None:
+                break
+        assert pages == list(reversed(ids)), "newest first, every task once, no foreign task"
+
+        code = http.get("/v1/tasks", params={"session_id": session, "agent_type": "CodeAgent"})
+        assert {i["task_id"] for i in code.json()["items"]} == {ids[0], ids[2], ids[4]}
+        done = http.get("/v1/tasks", params={"session_id": session, "status": "completed"})
+        assert len(done.json()["items"]) == 5
+        failed = http.get("/v1/tasks", params={"session_id": session, "status": "failed"})
+        assert failed.json()["items"] == []
+
+        future = (datetime.now().astimezone() + timedelta(hours=1)).isoformat()
+        later = http.get("/v1/tasks", params={"session_id": session, "created_from": future})
+        assert later.json()["items"] == []
+        earlier = http.get("/v1/tasks", params={"session_id": session, "created_to": future})
+        assert len(earlier.json()["items"]) == 5
+
+        hidden = http.get(f"/v1/tasks/{foreign['task_id']}")
+        assert hidden.status_code == 404
+        assert hidden.json()["error"] == "TASK_NOT_FOUND"
+        own = other.get(f"/v1/tasks/{foreign['task_id']}")
+        assert own.status_code == 200
+        assert own.json()["owner"] == "other"
+
+
+def test_health_and_ready(service: Service) -> None:
+    with service.client() as http:
+        assert http.get("/health").json() == {"status": "ok"}
+        ready = http.get("/ready")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ready", "checks": {"mongo": "ok", "redis": "ok"}}
+
+
+def test_request_id_is_echoed(service: Service) -> None:
+    with service.client() as http:
+        response = http.get("/health", headers={"X-Request-ID": "trace-abc-123"})
+        assert response.headers["X-Request-ID"] == "trace-abc-123"
+        generated = http.get("/health").headers["X-Request-ID"]
+        assert len(generated) == 32

@@ -1,0 +1,115 @@
+"""Settings: defaults, groups, and one clear line when a value is missing or malformed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from pydantic import ValidationError
+
+from app.config import Settings, describe_error, parse_api_keys
+
+PRODUCTION = {
+    "ENVIRONMENT": "production",
+    "MONGO_URI": "mongodb://db.internal:27017",
+    "REDIS_URL": "redis://cache.internal:6379/0",
+    "OPENAI_API_KEY": "sk-real-looking-key",
+    "TAVILY_API_KEY": "tvly-real-looking-key",
+    "API_KEYS": "svc:0123456789abcdef",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in [*PRODUCTION, "WORKER_CONCURRENCY", "LLM_PEER_MODEL", "LOG_LEVEL"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir("/")  # no .env file in reach
+
+
+def test_defaults_follow_the_llm_adr() -> None:
+    settings = Settings()
+    assert settings.llm.peer_model == "gpt-4.1-mini"
+    assert settings.llm.content_model == "gpt-4.1"
+    assert settings.llm.code_model == "o3-mini"
+    assert settings.worker.concurrency == 32
+    assert settings.mongo.db_name == "agent_orchestrator"
+
+
+def test_groups_read_flat_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKER_CONCURRENCY", "8")
+    monkeypatch.setenv("LLM_PEER_MODEL", "my-router")
+    monkeypatch.setenv("API_KEYS", "alpha:aaaaaaaa1, beta:bbbbbbbb2")
+    settings = Settings()
+    assert settings.worker.concurrency == 8
+    assert settings.llm.peer_model == "my-router"
+    assert settings.security.key_ids_by_secret() == {"aaaaaaaa1": "alpha", "bbbbbbbb2": "beta"}
+
+
+def test_production_accepts_a_complete_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert Settings().mongo_uri == "mongodb://db.internal:27017"
+
+
+@pytest.mark.parametrize("missing", ["MONGO_URI", "REDIS_URL", "OPENAI_API_KEY", "API_KEYS"])
+def test_production_names_a_missing_variable(monkeypatch: pytest.MonkeyPatch, missing: str) -> None:
+    for name, value in PRODUCTION.items():
+        if name != missing:
+            monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert describe_error(caught.value) == (
+        f"configuration error: {missing} is required when ENVIRONMENT=production"
+    )
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("WORKER_CONCURRENCY", "many"),
+        ("MONGO_URI", "http://db"),
+        ("REDIS_URL", "localhost:6379"),
+        ("LOG_LEVEL", "LOUD"),
+        ("API_KEYS", "no-colon-here"),
+    ],
+)
+def test_malformed_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValidationError) as caught:
+        Settings()
+    assert describe_error(caught.value).startswith(f"configuration error: {name}: ")
+
+
+def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("OPENAI_API_KEY", "changeme")
+    with pytest.raises(ValidationError, match="OPENAI_API_KEY is a placeholder"):
+        Settings()
+
+
+def test_api_keys_need_an_id_and_a_long_secret() -> None:
+    assert parse_api_keys("a:12345678") == {"12345678": "a"}
+    with pytest.raises(ValueError, match="key_id:secret"):
+        parse_api_keys("a:short")
+
+
+@pytest.mark.parametrize("module", ["worker.celery_app", "app.main"])
+def test_start_up_stops_with_one_line_naming_the_variable(module: str) -> None:
+    env = {"PATH": "/usr/bin:/bin", **PRODUCTION}
+    del env["MONGO_URI"]
+    code = (
+        f"import {module}"
+        if module.startswith("worker")
+        else "import app.main as m; m.create_app()"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd="/", check=False
+    )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        "configuration error: MONGO_URI is required when ENVIRONMENT=production"
+    )

@@ -1,0 +1,30 @@
+"""List cursors round-trip and foreign cursors are refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.domain.errors import InvalidCursor
+from app.domain.models import Task, TaskStatus, utcnow
+from app.store.tasks import decode_cursor, encode_cursor
+
+
+def test_cursor_round_trips() -> None:
+    now = utcnow()
+    task = Task(
+        task_id="t-1",
+        owner="o",
+        session_id="s",
+        task="x",
+        status=TaskStatus.QUEUED,
+        created_at=now,
+        queued_at=now,
+        updated_at=now,
+    )
+    assert decode_cursor(encode_cursor(task)) == (now, "t-1")
+
+
+@pytest.mark.parametrize("cursor", ["", "not-base64!", "bm90IGpzb24", "WzEsMiwzXQ"])
+def test_foreign_cursor_is_refused(cursor: str) -> None:
+    with pytest.raises(InvalidCursor):
+        decode_cursor(cursor)

@@ -145,9 +145,6 @@ class AgentSettings(_Group):
     router_min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
         default=0.5, validation_alias=AliasChoices("ROUTER_MIN_CONFIDENCE")
     )
-    max_task_chars: Annotated[int, Field(ge=1)] = Field(
-        default=8000, validation_alias=AliasChoices("TASK_MAX_CHARS")
-    )
 
 
 def parse_api_keys(raw: str) -> dict[str, str]:

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 
-import uvicorn
-
+from app.embedded._serve import serve_http
 from app.embedded.tavily_standin.app import create_app
 
 
@@ -23,15 +21,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--log-level", default="warning")
     args = parser.parse_args(argv)
-    # Bind before announcing so the printed URL already accepts connections.
-    sock = socket.create_server((args.host, args.port))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(api_key=args.api_key), log_level=args.log_level, access_log=False
+    serve_http(
+        create_app(api_key=args.api_key),
+        args.host,
+        args.port,
+        "tavily stand-in listening on {url} (offline, deterministic results)",
+        args.log_level,
     )
-    url = f"http://{args.host}:{port}"
-    print(f"tavily stand-in listening on {url} (offline, deterministic results)", flush=True)
-    uvicorn.Server(config).run(sockets=[sock])
 
 
 if __name__ == "__main__":

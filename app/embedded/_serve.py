@@ -1,0 +1,18 @@
+"""Serve an HTTP stand-in with uvicorn on a socket bound before its ready line is printed."""
+
+from __future__ import annotations
+
+import socket
+
+import uvicorn
+from fastapi import FastAPI
+
+
+def serve_http(app: FastAPI, host: str, port: int, banner: str, log_level: str) -> None:
+    """Bind host:port (0 picks a free port), print banner with {url} filled, serve until signal."""
+    # Bind before announcing so the printed URL already accepts connections.
+    sock = socket.create_server((host, port))
+    url = f"http://{host}:{sock.getsockname()[1]}"
+    config = uvicorn.Config(app, log_level=log_level, access_log=False)
+    print(banner.format(url=url), flush=True)
+    uvicorn.Server(config).run(sockets=[sock])

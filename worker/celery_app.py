@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from celery.signals import worker_init, worker_shutdown
@@ -32,7 +33,13 @@ def _open_runtime(**_: Any) -> None:
     # The threads pool runs tasks in this process: one event loop, opened once, serves them all.
     global _runtime
     _runtime = WorkerRuntime(settings)
-    _runtime.start()
+    try:
+        _runtime.start()
+    except Exception as exc:
+        # Celery logs and ignores exceptions from signal handlers; a worker without its
+        # runtime would take messages it cannot run, so stop the process instead.
+        print(f"worker start-up failed: {exc!r}", file=sys.stderr, flush=True)
+        raise SystemExit(1) from exc
 
 
 @worker_shutdown.connect

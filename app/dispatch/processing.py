@@ -47,21 +47,24 @@ class WorkerDeps:
     llm: ChatModelFactory
     graph: Any
     worker_id: str
+    indexes: asyncio.Task[None]
 
     @classmethod
     async def open(cls, settings: Settings, worker_id: str) -> WorkerDeps:
         """Open the store and build the agents and the compiled graph."""
         store = open_store(settings)
-        await store.ensure_indexes()
+        # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
+        indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         llm = ChatModelFactory(settings.llm)
         llm.warm_up()
         registry = AgentRegistry.build(
             AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         )
         graph = build_peer_graph(registry.names)
-        return cls(settings, store, registry, llm, graph, worker_id)
+        return cls(settings, store, registry, llm, graph, worker_id, indexes)
 
     async def close(self) -> None:
+        self.indexes.cancel()
         await self.store.close()
 
 

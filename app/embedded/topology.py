@@ -182,6 +182,7 @@ class Topology:
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def project_root() -> Path:

@@ -1,0 +1,114 @@
+"""`make run`'s launcher: banner, both sample tasks end to end, and Ctrl-C stops every child."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from app.embedded.launcher import new_topology, start_all
+from app.embedded.processes import free_port
+from tests.support import wait_until
+
+CONFIGURED = ("MONGO_URI", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY")
+CONFIGURED_TOO = ("TAVILY_BASE_URL", "API_KEYS", "DEV_API_KEY", "ENVIRONMENT")
+
+
+def _children(pid: int) -> set[int]:
+    """Every descendant of pid, from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path) -> None:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    out_path = tmp_path / "make-run.out"
+    with out_path.open("wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "app.embedded.launcher"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    try:
+        wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)
+        banner = out_path.read_text(errors="replace")
+        key_line = re.search(r"^API key: (\S+)$", banner, re.MULTILINE)
+        assert key_line, banner
+        assert f"running at http://127.0.0.1:{port}" in banner
+        for standin in ("MongoDB", "Redis", "OpenAI", "Tavily"):
+            assert f"  - {standin}: " in banner
+        children = _children(launcher.pid)
+        assert len(children) >= 6, "4 stand-ins, the API and a worker"
+
+        headers = {"X-API-Key": key_line.group(1)}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+            content = http.post("/v1/agent/execute", json={"task": "Write a blog post about tea"})
+            code = http.post(
+                "/v1/agent/execute",
+                json={"task": "Write a Python function that reverses a linked list"},
+            )
+            assert (content.status_code, code.status_code) == (202, 202)
+            results = {}
+            for name, reply in (("content", content), ("code", code)):
+                url = f"/v1/tasks/{reply.json()['task_id']}"
+                wait_until(lambda u=url: http.get(u).json()["status"] == "completed", timeout=10)
+                results[name] = http.get(url).json()
+        assert results["content"]["selected_agent"] == "ContentAgent"
+        assert results["content"]["result"]["citations"]
+        assert results["code"]["selected_agent"] == "CodeAgent"
+        assert results["code"]["result"]["code_language"] == "python"
+
+        launcher.send_signal(signal.SIGINT)
+        assert launcher.wait(timeout=30) == 0
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and any(_alive(pid) for pid in children):
+            time.sleep(0.1)
+        assert [pid for pid in children if _alive(pid)] == []
+        assert "stopped every process make run started" in out_path.read_text(errors="replace")
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+
+
+def test_launcher_starts_redis_when_redis_url_does_not_answer() -> None:
+    value = "redis://127.0.0.1:1/0"
+    env = {"REDIS_URL": value, "MONGO_URI": "mongodb://127.0.0.1:1/", "OPENAI_API_KEY": "sk-x"}
+    env |= {"TAVILY_API_KEY": "tvly-x", "PORT": str(free_port())}
+    topology = new_topology(env)
+    try:
+        start_all(topology, env)
+        assert topology.env["REDIS_URL"] != value
+        assert [line.split(":")[0] for line in topology.standins] == ["Redis"]
+        assert httpx.get(f"{topology.api_url}/health").json() == {"status": "ok"}
+    finally:
+        topology.stop()

@@ -1,4 +1,4 @@
-"""Deterministic answers of the OpenAI stand-in: classification, schema instances, text replies."""
+"""Deterministic answers of the OpenAI stand-in: task classification, prose and code replies."""
 
 from __future__ import annotations
 
@@ -6,7 +6,13 @@ import keyword
 import math
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
+
+from app.embedded.openai_standin._code_templates import (
+    GENERIC_TEMPLATES,
+    LANGUAGE_NAMES,
+    PY_TEMPLATES,
+)
 
 TaskKind = Literal["code", "content", "unknown"]
 
@@ -104,136 +110,6 @@ def classify(task: str) -> Classification:
 def estimate_tokens(text: str) -> int:
     """A deterministic token estimate: one token per four characters."""
     return math.ceil(len(text) / 4)
-
-
-# --- JSON-schema instances ---------------------------------------------------------------
-
-_MAX_DEPTH = 8
-
-
-def schema_instance(schema: dict[str, Any], task: str) -> Any:
-    """A value valid for the JSON schema, routing fields filled from the task's classification."""
-    return _instance(schema, schema, classify(task), task, "", 0)
-
-
-def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
-    node: Any = root
-    for part in ref.removeprefix("#/").split("/"):
-        if part:
-            node = node[part.replace("~1", "/").replace("~0", "~")]
-    return dict(node)
-
-
-def _instance(
-    schema: dict[str, Any],
-    root: dict[str, Any],
-    cls: Classification,
-    task: str,
-    name: str,
-    depth: int,
-) -> Any:
-    if "$ref" in schema:
-        merged = {
-            **_resolve(str(schema["$ref"]), root),
-            **{k: v for k, v in schema.items() if k != "$ref"},
-        }
-        return _instance(merged, root, cls, task, name, depth + 1)
-    if "allOf" in schema:
-        merged = {k: v for k, v in schema.items() if k != "allOf"}
-        for part in schema["allOf"]:
-            merged.update(_resolve(part["$ref"], root) if "$ref" in part else part)
-        return _instance(merged, root, cls, task, name, depth + 1)
-    for key in ("anyOf", "oneOf"):
-        if key in schema:
-            options = [o for o in schema[key] if o.get("type") != "null"]
-            if not options or depth >= _MAX_DEPTH:
-                return None
-            return _instance(options[0], root, cls, task, name, depth + 1)
-    if "const" in schema:
-        return schema["const"]
-    if "enum" in schema:
-        return _enum_choice(list(schema["enum"]), cls)
-    kind = schema.get("type")
-    if isinstance(kind, list):
-        kind = next((k for k in kind if k != "null"), "null")
-    if kind is None:
-        kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
-    if kind == "object":
-        props: dict[str, Any] = schema.get("properties", {})
-        # Optional properties are left out, as a model would; strict schemas require them all.
-        wanted = set(schema.get("required", props))
-        return {
-            k: _instance(v, root, cls, task, k, depth + 1) for k, v in props.items() if k in wanted
-        }
-    if kind == "array":
-        count = int(schema.get("minItems", 0 if depth >= _MAX_DEPTH else 1))
-        count = min(count, int(schema.get("maxItems", count)))
-        item_schema: dict[str, Any] = schema.get("items", {})
-        return [_instance(item_schema, root, cls, task, name, depth + 1) for _ in range(count)]
-    if kind in ("number", "integer"):
-        return _number(schema, cls, name, integer=kind == "integer")
-    if kind == "boolean":
-        return True
-    if kind == "null":
-        return None
-    return _string(schema, cls, task, name)
-
-
-def _enum_choice(values: list[Any], cls: Classification) -> Any:
-    if not values:
-        return None
-    labels = {str(v).lower(): v for v in values}
-    if cls.kind == "unknown":
-        return labels.get("unknown", values[0])
-    for label, value in labels.items():
-        if cls.kind in label:
-            return value
-    return values[0]
-
-
-def _bound(schema: dict[str, Any], inclusive: str, exclusive: str, step: float) -> float | None:
-    """The tightest inclusive bound from a JSON-schema pair like minimum/exclusiveMinimum."""
-    bounds = [schema.get(inclusive)]
-    if schema.get(exclusive) is not None:
-        bounds.append(schema[exclusive] + step)
-    values = [float(b) for b in bounds if b is not None]
-    if not values:
-        return None
-    return max(values) if step > 0 else min(values)
-
-
-def _number(
-    schema: dict[str, Any], cls: Classification, name: str, *, integer: bool
-) -> float | int:
-    value: float = cls.confidence if "confidence" in name.lower() else 1.0
-    step = 1.0 if integer else 1e-6
-    low = _bound(schema, "minimum", "exclusiveMinimum", step)
-    high = _bound(schema, "maximum", "exclusiveMaximum", -step)
-    if low is not None and high is not None and not low <= value <= high:
-        value = (low + high) / 2
-    elif low is not None and value < low:
-        value = low
-    elif high is not None and value > high:
-        value = high
-    return math.ceil(value) if integer else value
-
-
-def _string(schema: dict[str, Any], cls: Classification, task: str, name: str) -> str:
-    lowered = name.lower()
-    if lowered in ("reasoning", "rationale", "explanation", "reason"):
-        text = cls.reasoning
-    elif schema.get("format") == "date-time":
-        text = "2026-01-01T00:00:00Z"
-    elif schema.get("format") == "date":
-        text = "2026-01-01"
-    elif schema.get("format") in ("uri", "url"):
-        text = "https://example.com/"
-    elif schema.get("format") == "email":
-        text = "user@example.com"
-    else:
-        text = topic_of(task) or (name or "value")
-    text = text.ljust(int(schema.get("minLength", 0)), ".")
-    return text[: int(schema.get("maxLength", len(text)))]
 
 
 # --- text answers ------------------------------------------------------------------------
@@ -402,92 +278,6 @@ def _camel(name: str, *, upper: bool = False) -> str:
     return head + "".join(w.capitalize() for w in rest)
 
 
-_PY_LINKED_LIST = '''from __future__ import annotations
-
-from dataclasses import dataclass
-
-
-@dataclass
-class Node:
-    value: object
-    next: Node | None = None
-
-
-def {name}(head: Node | None) -> Node | None:
-    """Reverse a singly linked list in place and return its new head."""
-    previous: Node | None = None
-    current = head
-    while current is not None:
-        current.next, previous, current = previous, current, current.next
-    return previous
-'''
-_PY_TEMPLATES = (
-    (
-        ("linked list",),
-        _PY_LINKED_LIST,
-        "It walks the list once, re-pointing each node, so it runs in O(n) time and O(1) space.",
-    ),
-    (
-        ("fibonacci",),
-        'def {name}(n: int) -> list[int]:\n    """Return the first n Fibonacci numbers."""\n'
-        "    numbers: list[int] = []\n    a, b = 0, 1\n    for _ in range(n):\n"
-        "        numbers.append(a)\n        a, b = b, a + b\n    return numbers\n",
-        "It builds the sequence iteratively, so it needs no recursion and runs in O(n).",
-    ),
-    (
-        ("palindrome",),
-        'def {name}(text: str) -> bool:\n    """Whether text reads the same backwards, ignoring'
-        ' case and punctuation."""\n    letters = [c.lower() for c in text if c.isalnum()]\n'
-        "    return letters == letters[::-1]\n",
-        "It compares the normalised characters with their reverse in O(n) time.",
-    ),
-    (
-        ("factorial",),
-        'def {name}(n: int) -> int:\n    """Return n! for a non-negative n."""\n    if n < 0:\n'
-        '        raise ValueError("n must be non-negative")\n    result = 1\n'
-        "    for k in range(2, n + 1):\n        result *= k\n    return result\n",
-        "It multiplies iteratively and rejects negative input with a ValueError.",
-    ),
-)
-_GENERIC = {
-    "python": 'def {name}(items: list[str]) -> list[str]:\n    """{doc}"""\n'
-    "    return [item.strip() for item in items if item.strip()]\n",
-    "javascript": "function {camel}(items) {{\n"
-    "  return items.map((item) => item.trim()).filter((item) => item.length > 0);\n}}\n\n"
-    "module.exports = {{ {camel} }};\n",
-    "typescript": "export function {camel}(items: string[]): string[] {{\n"
-    "  return items.map((item) => item.trim()).filter((item) => item.length > 0);\n}}\n",
-    "java": "import java.util.List;\n\npublic final class {pascal} {{\n"
-    "    public static List<String> {camel}(List<String> items) {{\n"
-    "        return items.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();\n"
-    "    }}\n}}\n",
-    "go": 'package main\n\nimport "strings"\n\nfunc {camel}(items []string) []string {{\n'
-    "\tresult := make([]string, 0, len(items))\n\tfor _, item := range items {{\n"
-    '\t\tif trimmed := strings.TrimSpace(item); trimmed != "" {{\n'
-    "\t\t\tresult = append(result, trimmed)\n\t\t}}\n\t}}\n\treturn result\n}}\n",
-    "rust": "pub fn {name}(items: &[&str]) -> Vec<String> {{\n"
-    "    items.iter().map(|s| s.trim()).filter(|s| !s.is_empty()).map(String::from).collect()\n"
-    "}}\n",
-    "sql": "CREATE VIEW {name} AS\nSELECT id, TRIM(value) AS value\nFROM items\n"
-    "WHERE TRIM(value) <> ''\nORDER BY id;\n",
-    "bash": '{name}() {{\n  local item\n  for item in "$@"; do\n'
-    '    item="${{item#"${{item%%[![:space:]]*}}"}}"\n'
-    '    [ -n "$item" ] && printf \'%s\\n\' "$item"\n  done\n}}\n',
-    "cpp": "#include <string>\n#include <vector>\n\n"
-    "std::vector<std::string> {name}(const std::vector<std::string>& items) {{\n"
-    "    std::vector<std::string> result;\n    for (const auto& item : items) {{\n"
-    "        if (!item.empty()) result.push_back(item);\n    }}\n    return result;\n}}\n",
-    "csharp": "using System.Collections.Generic;\nusing System.Linq;\n\n"
-    "public static class {pascal}Extensions\n{{\n"
-    "    public static IEnumerable<string> {pascal}(IEnumerable<string> items) =>\n"
-    "        items.Select(s => s.Trim()).Where(s => s.Length > 0);\n}}\n",
-}
-_LANGUAGE_NAMES = {
-    "python": "Python", "javascript": "JavaScript", "typescript": "TypeScript", "java": "Java",
-    "go": "Go", "rust": "Rust", "sql": "SQL", "bash": "Bash", "cpp": "C++", "csharp": "C#",
-}  # fmt: skip
-
-
 def _code_answer(task: str) -> str:
     language = language_of(task)
     name = function_name(task)
@@ -495,15 +285,15 @@ def _code_answer(task: str) -> str:
     explanation = "It trims every input item and drops the empty ones, leaving the input untouched."
     code = ""
     if language == "python":
-        for keys, template, why in _PY_TEMPLATES:
+        for keys, template, why in PY_TEMPLATES:
             if all(k in lowered for k in keys):
                 code, explanation = template.replace("{name}", name), why
                 break
     if not code:
         doc = f"{name.replace('_', ' ').capitalize()}: trim items and drop empty ones."
-        code = _GENERIC[language].format(
+        code = GENERIC_TEMPLATES[language].format(
             name=name, camel=_camel(name), pascal=_camel(name, upper=True), doc=doc
         )
-    label = _LANGUAGE_NAMES[language]
+    label = LANGUAGE_NAMES[language]
     intro = f"Here is a {label} implementation of `{name}`."
     return f"{intro}\n\n```{language}\n{code}```\n\n{explanation}"

@@ -1,0 +1,221 @@
+"""The handshake and catalog commands: hello, server info, collections, indexes, databases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+
+import mongomock
+from mongomock import filtering
+
+from app.embedded.mongo import wire
+from app.embedded.mongo._call import Call, CommandError, Handler, list_arg, mapping_arg
+from app.embedded.mongo.wire import Document
+
+SERVER_VERSION = "7.0.0"
+MAX_WIRE_VERSION = 21  # MongoDB 7.0
+MAX_WRITE_BATCH_SIZE = 100_000
+
+# mongomock.filtering is untyped; this names the one function we use from it.
+_filter_applies: Callable[[Document, Document], bool] = filtering.filter_applies
+_INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
+
+
+# -- handshake and server information ------------------------------------------------------
+
+
+def hello(call: Call) -> Document:
+    """The handshake reply: a writable standalone MongoDB 7.0 server."""
+    # No topologyVersion: the driver then polls hello instead of streaming (awaitable hello).
+    primary_field = "isWritablePrimary" if "hello" in call.body else "ismaster"
+    return {
+        "helloOk": True,
+        primary_field: True,
+        "maxBsonObjectSize": wire.MAX_BSON_OBJECT_SIZE,
+        "maxMessageSizeBytes": wire.MAX_MESSAGE_SIZE,
+        "maxWriteBatchSize": MAX_WRITE_BATCH_SIZE,
+        "localTime": dt.datetime.now(dt.UTC),
+        "logicalSessionTimeoutMinutes": 30,
+        "connectionId": call.connection_id,
+        "minWireVersion": 0,
+        "maxWireVersion": MAX_WIRE_VERSION,
+        "readOnly": False,
+    }
+
+
+def _ping(call: Call) -> Document:
+    return {}
+
+
+def _build_info(call: Call) -> Document:
+    return {
+        "version": SERVER_VERSION,
+        "versionArray": [int(part) for part in SERVER_VERSION.split(".")] + [0],
+        "gitVersion": "mongomock-stand-in",
+        "bits": 64,
+        "debug": False,
+        "maxBsonObjectSize": wire.MAX_BSON_OBJECT_SIZE,
+        "storageEngines": ["mongomock"],
+        "modules": [],
+    }
+
+
+# -- collections, indexes, databases -------------------------------------------------------
+
+
+def _exists(call: Call) -> bool:
+    return call.target in call.database().list_collection_names()
+
+
+def _create(call: Call) -> Document:
+    if _exists(call):
+        raise CommandError(48, f"Collection {call.namespace} already exists.")
+    # Options (capped, validator, timeseries) are accepted and ignored: mongomock has none.
+    call.database().create_collection(call.target)
+    return {}
+
+
+def _drop(call: Call) -> Document:
+    if not _exists(call):
+        return {}  # MongoDB 7 answers ok: 1 when the collection does not exist.
+    indexes_was = len(call.collection().index_information())
+    call.database().drop_collection(call.target)
+    return {"ns": call.namespace, "nIndexesWas": indexes_was}
+
+
+def _drop_database(call: Call) -> Document:
+    call.standin.client.drop_database(call.db_name)
+    return {"dropped": call.db_name}
+
+
+def _rename_collection(call: Call) -> Document:
+    source_db, _, source = str(call.body["renameCollection"]).partition(".")
+    target_db, _, target = str(call.body.get("to", "")).partition(".")
+    if source_db != target_db:
+        raise CommandError(238, "renaming across databases is not supported by the stand-in")
+    database = call.standin.client[source_db]
+    database.rename_collection(source, target, dropTarget=bool(call.body.get("dropTarget")))
+    return {}
+
+
+def _create_indexes(call: Call) -> Document:
+    collection = call.collection()
+    existed = _exists(call)
+    before = len(collection.index_information())
+    for spec in list_arg(call.body, "indexes"):
+        key, name = spec.get("key"), spec.get("name")
+        if not isinstance(key, dict) or not key or not isinstance(name, str):
+            raise CommandError(9, "each index needs a non-empty 'key' document and a 'name'")
+        options = {option: spec[option] for option in _INDEX_OPTIONS if option in spec}
+        collection.create_index(list(key.items()), name=name, **options)
+    return {
+        "createdCollectionAutomatically": not existed,
+        "numIndexesBefore": max(before, 1),
+        "numIndexesAfter": len(collection.index_information()),
+    }
+
+
+def _drop_indexes(call: Call) -> Document:
+    collection = call.collection()
+    indexes_was = len(collection.index_information())
+    index = call.body.get("index")
+    if index == "*":
+        collection.drop_indexes()
+        return {"nIndexesWas": indexes_was}
+    for name in index if isinstance(index, list) else [index]:
+        try:
+            collection.drop_index(list(name.items()) if isinstance(name, dict) else name)
+        except mongomock.OperationFailure as exc:
+            raise CommandError(27, str(exc)) from exc
+    return {"nIndexesWas": indexes_was}
+
+
+def _list_indexes(call: Call) -> Document:
+    if not _exists(call):
+        raise CommandError(26, f"ns does not exist: {call.namespace}")
+    documents = [
+        {"v": 2, "key": info["key"], "name": info["name"]}
+        | {option: value for option, value in info.items() if option not in ("v", "key", "name")}
+        for info in call.collection().list_indexes()
+    ]
+    return call.cursor_reply(call.namespace, documents)
+
+
+def _list_collections(call: Call) -> Document:
+    documents = [
+        {"name": name, "type": "collection", "options": {}, "info": {"readOnly": False}}
+        for name in sorted(call.database().list_collection_names())
+    ]
+    query = mapping_arg(call.body, "filter")
+    documents = [document for document in documents if _filter_applies(query, document)]
+    if call.body.get("nameOnly"):
+        documents = [{"name": document["name"], "type": "collection"} for document in documents]
+    return call.cursor_reply(f"{call.db_name}.$cmd.listCollections", documents)
+
+
+def _list_databases(call: Call) -> Document:
+    names = sorted(call.standin.client.list_database_names())
+    databases = [{"name": name, "sizeOnDisk": 0, "empty": False} for name in names]
+    query = mapping_arg(call.body, "filter")
+    databases = [database for database in databases if _filter_applies(query, database)]
+    if call.body.get("nameOnly"):
+        return {"databases": [{"name": database["name"]} for database in databases]}
+    return {"databases": databases, "totalSize": 0}
+
+
+def _db_stats(call: Call) -> Document:
+    database = call.database()
+    collections = [database[name] for name in database.list_collection_names()]
+    return {
+        "db": call.db_name,
+        "collections": len(collections),
+        "views": 0,
+        "objects": sum(collection.estimated_document_count() for collection in collections),
+        "indexes": sum(len(collection.index_information()) for collection in collections),
+        "dataSize": 0,
+        "storageSize": 0,
+        "indexSize": 0,
+        "scaleFactor": 1,
+    }
+
+
+def _coll_stats(call: Call) -> Document:
+    collection = call.collection()
+    indexes = collection.index_information() if _exists(call) else {}
+    return {
+        "ns": call.namespace,
+        "count": collection.estimated_document_count(),
+        "size": 0,
+        "storageSize": 0,
+        "nindexes": len(indexes),
+        "indexSizes": dict.fromkeys(indexes, 0),
+        "totalIndexSize": 0,
+        "capped": False,
+    }
+
+
+def _no_op(call: Call) -> Document:
+    return {}
+
+
+# Keyed by the commands' real spelling; the dispatcher folds case.
+CATALOG_HANDLERS: dict[str, Handler] = {
+    "hello": hello,
+    "isMaster": hello,
+    "ping": _ping,
+    "buildInfo": _build_info,
+    "create": _create,
+    "drop": _drop,
+    "dropDatabase": _drop_database,
+    "renameCollection": _rename_collection,
+    "createIndexes": _create_indexes,
+    "dropIndexes": _drop_indexes,
+    "listIndexes": _list_indexes,
+    "listCollections": _list_collections,
+    "listDatabases": _list_databases,
+    "dbStats": _db_stats,
+    "collStats": _coll_stats,
+    "endSessions": _no_op,
+    "killSessions": _no_op,
+    "refreshSessions": _no_op,
+}

@@ -1,0 +1,75 @@
+"""The router's rules: threshold, Unknown, and answers that name no registered agent."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from app.agents.peer import _parse_decision, route_to_agent, routing_schema
+from app.agents.registry import AgentRegistry
+from app.domain.errors import AgentError
+
+
+class _Named:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.description = f"{name} does things"
+
+    async def run(self, request: Any) -> Any:
+        raise NotImplementedError
+
+
+REGISTRY = AgentRegistry([_Named("ContentAgent"), _Named("CodeAgent")])
+
+
+def _route(agent: str, confidence: float, threshold: float = 0.5) -> dict[str, Any]:
+    state = {"routing": {"agent_name": agent, "confidence": confidence, "reasoning": "because"}}
+    runtime = SimpleNamespace(context=SimpleNamespace(min_confidence=threshold))
+    return dict(route_to_agent(state, runtime))  # type: ignore[arg-type]
+
+
+def test_confident_decision_selects_the_agent() -> None:
+    assert _route("CodeAgent", 0.5) == {"selected_agent": "CodeAgent"}
+
+
+def test_low_confidence_fails_with_unknown_task_type() -> None:
+    outcome = _route("CodeAgent", 0.49)
+    assert outcome["selected_agent"] is None
+    assert outcome["error"]["type"] == "UNKNOWN_TASK_TYPE"
+    assert "0.49" in outcome["error"]["message"]
+    assert "0.50" in outcome["error"]["message"]
+
+
+def test_threshold_comes_from_settings() -> None:
+    assert _route("ContentAgent", 0.75, threshold=0.8)["error"]["type"] == "UNKNOWN_TASK_TYPE"
+
+
+def test_unknown_fails_even_when_confident() -> None:
+    outcome = _route("Unknown", 0.99)
+    assert outcome["error"] == {
+        "type": "UNKNOWN_TASK_TYPE",
+        "message": "No agent fits this task: because",
+    }
+
+
+@pytest.mark.parametrize(
+    "parsed",
+    [
+        None,
+        {"agent_name": "CodeAgent"},
+        {"agent_name": "ShellAgent", "confidence": 1, "reasoning": ""},
+    ],
+)
+def test_unparseable_or_unregistered_answer_is_router_invalid_output(parsed: object) -> None:
+    with pytest.raises(AgentError) as caught:
+        _parse_decision(parsed, REGISTRY)
+    assert caught.value.code == "ROUTER_INVALID_OUTPUT"
+
+
+def test_schema_lists_the_registry_and_unknown() -> None:
+    schema = routing_schema(REGISTRY.names)
+    assert schema["properties"]["agent_name"]["enum"] == ["ContentAgent", "CodeAgent", "Unknown"]
+    assert schema["required"] == ["agent_name", "confidence", "reasoning"]
+    assert "- CodeAgent: CodeAgent does things" in REGISTRY.describe()

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import (
     AliasChoices,
+    BaseModel,
     Field,
     SecretStr,
     ValidationError,
@@ -83,20 +84,45 @@ class RedisSettings(_Group):
         return value or None
 
 
+class ModelPrice(BaseModel):
+    """US dollars per million tokens."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
+# OpenAI list prices per million tokens (input, output) for the default models.
+DEFAULT_PRICES = {
+    "gpt-4.1-mini": ModelPrice(input=0.40, output=1.60),
+    "gpt-4.1": ModelPrice(input=2.00, output=8.00),
+    "o3-mini": ModelPrice(input=1.10, output=4.40),
+}
+
+
 class LLMSettings(_Group):
     api_key: SecretStr | None = _env("OPENAI_API_KEY")
     base_url: str | None = _env("OPENAI_BASE_URL")
-    peer_model: str = Field(default="gpt-4.1-mini", validation_alias=AliasChoices("LLM_PEER_MODEL"))
-    content_model: str = Field(
-        default="gpt-4.1", validation_alias=AliasChoices("LLM_CONTENT_MODEL")
-    )
-    code_model: str = Field(default="o3-mini", validation_alias=AliasChoices("LLM_CODE_MODEL"))
-    timeout_seconds: Annotated[float, Field(gt=0)] = Field(
-        default=60.0, validation_alias=AliasChoices("LLM_TIMEOUT_SECONDS")
-    )
-    max_retries: Annotated[int, Field(ge=0, le=10)] = Field(
-        default=2, validation_alias=AliasChoices("LLM_MAX_RETRIES")
-    )
+    peer_model: str = _env("LLM_PEER_MODEL", "gpt-4.1-mini")
+    content_model: str = _env("LLM_CONTENT_MODEL", "gpt-4.1")
+    code_model: str = _env("LLM_CODE_MODEL", "o3-mini")
+    timeout_seconds: Annotated[float, Field(gt=0)] = _env("LLM_TIMEOUT_SECONDS", 60.0)
+    # Retries on 429, 5xx and timeouts only, bounded by count and by total time.
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = _env("LLM_MAX_ATTEMPTS", 3)
+    retry_initial_seconds: Annotated[float, Field(gt=0)] = _env("LLM_RETRY_INITIAL_SECONDS", 0.5)
+    retry_max_wait_seconds: Annotated[float, Field(gt=0)] = _env("LLM_RETRY_MAX_WAIT_SECONDS", 8.0)
+    retry_budget_seconds: Annotated[float, Field(gt=0)] = _env("LLM_RETRY_BUDGET_SECONDS", 60.0)
+    # Circuit breaker per endpoint and model, per worker process.
+    breaker_failures: Annotated[int, Field(ge=1)] = _env("LLM_BREAKER_FAILURES", 5)
+    breaker_reset_seconds: Annotated[float, Field(gt=0)] = _env("LLM_BREAKER_RESET_SECONDS", 30.0)
+    # While the circuit is open a task goes back to the queue this long, at most this often.
+    defer_seconds: Annotated[float, Field(ge=0)] = _env("LLM_DEFER_SECONDS", 15.0)
+    defer_max: Annotated[int, Field(ge=0)] = _env("LLM_DEFER_MAX", 5)
+    prices: dict[str, ModelPrice] = _env("LLM_PRICES", DEFAULT_PRICES)
+
+    @property
+    def endpoint(self) -> str:
+        """The endpoint's name for breakers and metrics."""
+        return self.base_url or "https://api.openai.com/v1"
 
 
 class SearchSettings(_Group):
@@ -142,8 +168,9 @@ class WorkerSettings(_Group):
 
 
 class AgentSettings(_Group):
-    router_min_confidence: Annotated[float, Field(ge=0, le=1)] = Field(
-        default=0.5, validation_alias=AliasChoices("ROUTER_MIN_CONFIDENCE")
+    router_min_confidence: Annotated[float, Field(ge=0, le=1)] = _env("ROUTER_MIN_CONFIDENCE", 0.5)
+    session_history_messages: Annotated[int, Field(ge=0, le=100)] = _env(
+        "SESSION_HISTORY_MESSAGES", 10
     )
 
 

@@ -12,7 +12,7 @@ from redis.asyncio import Redis
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import agent, health, tasks
+from app.api.routes import agent, health, sessions, tasks
 from app.config import Settings, load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
@@ -51,5 +51,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(agent.router)
     app.include_router(tasks.router)
+    app.include_router(sessions.router)
     app.include_router(health.router)
     return app

@@ -8,8 +8,8 @@ from typing import Protocol
 from pydantic import BaseModel, Field
 
 from app.config import Settings
-from app.domain.models import Citation, Message, Usage
-from app.llm import ChatModelFactory
+from app.domain.models import Citation, Message
+from app.llm import LLMClient
 
 
 @dataclass(frozen=True)
@@ -29,16 +29,17 @@ class AgentOutput(BaseModel):
     raw_output: str
     code_language: str | None = None
     citations: list[Citation] = Field(default_factory=list)
-    model: str | None = None
-    usage: Usage = Field(default_factory=Usage)
+    dropped_citations: int = Field(
+        default=0, description="Urls the model cited that the search did not return."
+    )
 
 
 @dataclass(frozen=True)
 class AgentDeps:
-    """What agents are built from: settings, the chat-model factory and the search tool."""
+    """What agents are built from: settings, the LLM client and the search tool."""
 
     settings: Settings
-    llm: ChatModelFactory
+    llm: LLMClient
     search: SearchTool
 
 

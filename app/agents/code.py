@@ -8,7 +8,7 @@ from app.agents.base import AgentDeps, AgentOutput, AgentRequest
 from app.agents.history import history_messages
 from app.agents.text import fenced_language, has_fence, requested_language, summarize
 from app.domain.errors import AgentError
-from app.llm import Role, llm_errors, usage_of
+from app.llm import Role
 
 PROMPT_VERSION = "code-v1"
 
@@ -36,8 +36,7 @@ class CodeAgent:
             *history_messages(request.history),
             HumanMessage(request.task),
         ]
-        with llm_errors():
-            reply = await self._deps.llm.chat_model(Role.CODE).ainvoke(messages)
+        reply = await self._deps.llm.chat(Role.CODE, messages)
         answer = reply.text
         if not has_fence(answer):
             raise AgentError("CODE_NO_OUTPUT", "The code model answered without a code block.")
@@ -45,6 +44,4 @@ class CodeAgent:
             summary=summarize(answer),
             raw_output=answer,
             code_language=fenced_language(answer) or requested_language(request.task),
-            model=self._deps.llm.model_name(Role.CODE),
-            usage=usage_of(reply),
         )

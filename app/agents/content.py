@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import structlog
 from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from app.agents.base import AgentDeps, AgentOutput, AgentRequest, SearchResult
@@ -11,11 +12,13 @@ from app.agents.history import history_messages
 from app.agents.text import clean_untrusted, summarize
 from app.domain.errors import AgentError
 from app.domain.models import Citation
-from app.llm import Role, llm_errors, usage_of
+from app.llm import Role
 
+log = structlog.get_logger(__name__)
 PROMPT_VERSION = "content-v1"
 RESULT_CHARS = 1500
-_MARKER = re.compile(r"\[(\d{1,2})\]")
+_MARKER = re.compile(r"\[(\d{1,3})\]")
+_URL = re.compile(r"https?://[^\s<>()\[\]\"']+")
 
 SYSTEM_PROMPT = """You are ContentAgent, a careful writer of long-form content.
 Write a well-structured answer to the user's task using the numbered sources inside
@@ -35,16 +38,31 @@ def format_results(results: list[SearchResult]) -> str:
     return "<search_results>\n" + "\n".join(entries) + "\n</search_results>"
 
 
-def cited(answer: str, results: list[SearchResult]) -> list[Citation]:
-    """Citations for the [n] markers in answer, only for numbers the search returned."""
-    seen: list[int] = []
-    for match in _MARKER.finditer(answer):
-        number = int(match.group(1))
-        if 1 <= number <= len(results) and number not in seen:
-            seen.append(number)
-    return [
-        Citation(source="tavily", title=results[n - 1].title, url=results[n - 1].url) for n in seen
-    ]
+def cited(answer: str, results: list[SearchResult]) -> tuple[list[Citation], int]:
+    """Citations for the [n] markers and urls in answer that the search returned.
+
+    Returns them in order of first mention, and how many cited sources were dropped because
+    the search did not return them (invented numbers or urls).
+    """
+    by_url = {r.url.rstrip("/"): r for r in results}
+    chosen: dict[str, SearchResult] = {}
+    dropped: set[str] = set()
+    mentions = sorted(
+        [(m.start(), m.group(1)) for m in _MARKER.finditer(answer)]
+        + [(m.start(), m.group(0)) for m in _URL.finditer(answer)]
+    )
+    for _, mention in mentions:
+        if mention.isdigit():
+            number = int(mention)
+            found = results[number - 1] if 1 <= number <= len(results) else None
+        else:
+            found = by_url.get(mention.rstrip(".,;:!?").rstrip("/"))
+        if found is None:
+            dropped.add(mention)
+        else:
+            chosen.setdefault(found.url, found)
+    citations = [Citation(source="tavily", title=r.title, url=r.url) for r in chosen.values()]
+    return citations, len(dropped)
 
 
 class ContentAgent:
@@ -67,13 +85,14 @@ class ContentAgent:
             *history_messages(request.history),
             HumanMessage(f"Task: {request.task}\n\n{format_results(results)}"),
         ]
-        with llm_errors():
-            reply = await self._deps.llm.chat_model(Role.CONTENT).ainvoke(messages)
+        reply = await self._deps.llm.chat(Role.CONTENT, messages)
         answer = reply.text
+        citations, dropped = cited(answer, results)
+        if dropped:
+            log.warning("citations_dropped", dropped=dropped)
         return AgentOutput(
             summary=summarize(answer),
             raw_output=answer,
-            citations=cited(answer, results),
-            model=self._deps.llm.model_name(Role.CONTENT),
-            usage=usage_of(reply),
+            citations=citations,
+            dropped_citations=dropped,
         )

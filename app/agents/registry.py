@@ -21,9 +21,11 @@ class AgentRegistry:
         self._agents = {agent.name: agent for agent in agents}
 
     @classmethod
-    def build(cls, deps: AgentDeps) -> AgentRegistry:
+    def build(
+        cls, deps: AgentDeps, agents: Sequence[Callable[[AgentDeps], Agent]] = AGENTS
+    ) -> AgentRegistry:
         """Every registered agent, built from deps."""
-        return cls([factory(deps) for factory in AGENTS])
+        return cls([factory(deps) for factory in agents])
 
     def __iter__(self) -> Iterator[Agent]:
         return iter(self._agents.values())

@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from app.domain.errors import AgentError
-from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, Usage, utcnow
-from app.store import AgentRunRepository
+from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, utcnow
+from app.observability.run_context import RunContext, bind_run, error_info
+from app.store import AgentRunRepository, ToolExecutionRepository
 
 
 @dataclass
@@ -18,55 +19,74 @@ class RunHandle:
     """The open run; the body sets what it produced."""
 
     run: AgentRun
+    context: RunContext
     output: dict[str, Any] | None = None
-    usage: Usage = field(default_factory=Usage)
-    model: str | None = None
 
-    def succeed(
-        self, output: dict[str, Any], usage: Usage | None = None, model: str | None = None
-    ) -> None:
+    def succeed(self, output: dict[str, Any]) -> None:
         self.output = output
-        self.usage = usage or Usage()
-        self.model = model or self.model
 
 
 class RunRecorder:
     """Opens and closes agent runs for one attempt of one task."""
 
-    def __init__(self, runs: AgentRunRepository, task_id: str, attempt: int):
+    def __init__(
+        self,
+        runs: AgentRunRepository,
+        tools: ToolExecutionRepository,
+        task_id: str,
+        attempt: int,
+    ):
         self._runs = runs
+        self._tools = tools
         self.task_id = task_id
         self.attempt = attempt
 
     @asynccontextmanager
-    async def run(
-        self, agent_name: str, run_input: dict[str, Any], model: str | None = None
-    ) -> AsyncIterator[RunHandle]:
-        """Record a run around the body: completed when it returns, failed when it raises."""
-        handle = RunHandle(
-            run=AgentRun(
-                run_id=str(uuid.uuid4()),
-                task_id=self.task_id,
-                attempt=self.attempt,
-                agent_name=agent_name,
-                status=RunStatus.RUNNING,
-                input=run_input,
-                model=model,
-                started_at=utcnow(),
-            ),
-            model=model,
+    async def run(self, agent_name: str, run_input: dict[str, Any]) -> AsyncIterator[RunHandle]:
+        """Record a run around the body: completed when it returns, failed when it raises.
+
+        The body's LLM and tool calls land on this run through the run context.
+        """
+        run = AgentRun(
+            run_id=str(uuid.uuid4()),
+            task_id=self.task_id,
+            attempt=self.attempt,
+            agent_name=agent_name,
+            status=RunStatus.RUNNING,
+            input=run_input,
+            started_at=utcnow(),
         )
-        await self._runs.start(handle.run)
+        context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, self._tools)
+        handle = RunHandle(run=run, context=context)
+        await self._runs.start(run)
         try:
-            yield handle
-        except AgentError as exc:
-            error = TaskErrorInfo(type=exc.code, message=exc.message)
-            await self._runs.finish(handle.run, error=error, usage=handle.usage, model=handle.model)
-            raise
+            with bind_run(context):
+                yield handle
         except Exception as exc:
-            error = TaskErrorInfo(type="INTERNAL_ERROR", message=str(exc) or type(exc).__name__)
-            await self._runs.finish(handle.run, error=error, usage=handle.usage, model=handle.model)
+            status = RunStatus.DEFERRED if getattr(exc, "deferrable", False) else RunStatus.FAILED
+            await self._close(handle, status, error_info(exc) if _typed(exc) else _internal(exc))
             raise
+        await self._close(handle, RunStatus.COMPLETED, None)
+
+    async def _close(
+        self, handle: RunHandle, status: RunStatus, error: TaskErrorInfo | None
+    ) -> None:
+        context = handle.context
         await self._runs.finish(
-            handle.run, output=handle.output, usage=handle.usage, model=handle.model
+            handle.run,
+            status=status,
+            output=handle.output if error is None else None,
+            error=error,
+            usage=context.usage,
+            model=context.models[0] if context.models else None,
+            llm_retries=context.llm_retries,
+            tool_calls=context.tool_calls,
         )
+
+
+def _typed(exc: Exception) -> bool:
+    return isinstance(exc, AgentError)
+
+
+def _internal(exc: Exception) -> TaskErrorInfo:
+    return TaskErrorInfo(type="INTERNAL_ERROR", message=str(exc) or type(exc).__name__)

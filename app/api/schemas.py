@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.domain.models import (
+    AgentRun,
     Citation,
     RequestInfo,
     RoutingDecision,
+    RunStatus,
     Task,
     TaskErrorInfo,
     TaskResult,
     TaskStatus,
+    ToolExecution,
+    ToolStatus,
     Usage,
 )
 
@@ -69,8 +73,10 @@ class TaskOut(BaseModel):
     routing: RoutingDecision | None
     result: TaskResult | None
     error: TaskErrorInfo | None
+    last_error: TaskErrorInfo | None
     usage: Usage
     attempt: int
+    deferrals: int
     created_at: datetime
     queued_at: datetime
     started_at: datetime | None
@@ -110,6 +116,61 @@ class TaskSummary(BaseModel):
 class TaskList(BaseModel):
     items: list[TaskSummary]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page.")
+
+
+class ToolExecutionOut(BaseModel):
+    execution_id: str
+    tool: str
+    status: ToolStatus
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: TaskErrorInfo | None
+    started_at: datetime
+    duration_ms: int
+
+
+class AgentRunOut(BaseModel):
+    run_id: str
+    attempt: int
+    agent_name: str
+    status: RunStatus
+    model: str | None
+    input: dict[str, Any]
+    output: dict[str, Any] | None
+    error: TaskErrorInfo | None
+    usage: Usage
+    llm_retries: int
+    tool_calls: int
+    started_at: datetime
+    finished_at: datetime | None
+    duration_ms: int | None
+    tool_executions: list[ToolExecutionOut]
+
+    @classmethod
+    def of(cls, run: AgentRun, executions: list[ToolExecution]) -> AgentRunOut:
+        mine = [
+            ToolExecutionOut.model_validate(e.model_dump())
+            for e in executions
+            if e.run_id == run.run_id
+        ]
+        return cls.model_validate({**run.model_dump(), "tool_executions": mine})
+
+
+class TaskRuns(BaseModel):
+    task_id: str
+    runs: list[AgentRunOut]
+
+
+class MessageOut(BaseModel):
+    task_id: str
+    role: str
+    content: str
+    created_at: datetime
+
+
+class SessionMessages(BaseModel):
+    session_id: str
+    messages: list[MessageOut] = Field(description="Oldest first.")
 
 
 class ErrorBody(BaseModel):

@@ -19,19 +19,22 @@ class Dispatcher:
         self._celery = celery
         self._queue = queue
 
-    def _publish(self, task_id: str, request_id: str | None) -> None:
+    def _publish(self, task_id: str, request_id: str | None, countdown: float | None) -> None:
         self._celery.send_task(
             PROCESS_TASK,
             args=[task_id],
             queue=self._queue,
+            countdown=countdown,
             headers={"request_id": request_id} if request_id else None,
         )
 
-    async def enqueue(self, task_id: str, request_id: str | None = None) -> bool:
-        """Publish the task; False (logged) when the broker cannot be reached."""
+    async def enqueue(
+        self, task_id: str, request_id: str | None = None, countdown: float | None = None
+    ) -> bool:
+        """Publish the task (after `countdown` seconds); False when the broker is unreachable."""
         try:
             # Celery's publish is synchronous network I/O: run it in a thread.
-            await asyncio.to_thread(self._publish, task_id, request_id)
+            await asyncio.to_thread(self._publish, task_id, request_id, countdown)
         except Exception as exc:
             log.warning("enqueue_failed", task_id=task_id, error=str(exc))
             return False

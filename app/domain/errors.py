@@ -31,6 +31,14 @@ class TaskNotFound(AppError):
         super().__init__(f"Task {task_id} was not found.")
 
 
+class SessionNotFound(AppError):
+    code = "SESSION_NOT_FOUND"
+    status = 404
+
+    def __init__(self, session_id: str):
+        super().__init__(f"Session {session_id} has no messages of yours.")
+
+
 class InvalidCursor(AppError):
     code = "INVALID_CURSOR"
     status = 400

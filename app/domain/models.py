@@ -35,6 +35,7 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    DEFERRED = "deferred"
 
 
 class _Doc(BaseModel):
@@ -96,8 +97,10 @@ class Task(_Doc):
     routing: RoutingDecision | None = None
     result: TaskResult | None = None
     error: TaskErrorInfo | None = None
+    last_error: TaskErrorInfo | None = None
     usage: Usage = Field(default_factory=Usage)
     attempt: int = 0
+    deferrals: int = 0
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     created_at: datetime
@@ -123,9 +126,35 @@ class AgentRun(_Doc):
     error: TaskErrorInfo | None = None
     model: str | None = None
     usage: Usage = Field(default_factory=Usage)
+    llm_retries: int = 0
+    tool_calls: int = 0
     started_at: datetime
     finished_at: datetime | None = None
     duration_ms: int | None = None
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class ToolStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+
+
+class ToolExecution(_Doc):
+    """One tool or LLM call made during an agent run (recorded by the telemetry wrapper)."""
+
+    execution_id: str = Field(alias="_id")
+    task_id: str
+    run_id: str
+    attempt: int
+    agent_name: str
+    tool: str
+    input: dict[str, Any]
+    output: dict[str, Any] | None = None
+    error: TaskErrorInfo | None = None
+    status: ToolStatus
+    started_at: datetime
+    duration_ms: int
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 

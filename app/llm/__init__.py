@@ -1,7 +1,7 @@
-"""Every LLM call goes through here: a chat model per role, usage, error normalisation."""
+"""Every LLM call goes through here: a chat model per role, retries, breaker, usage, errors."""
 
-from app.llm.errors import llm_errors
+from app.llm.client import LLMClient, LLMReply, StructuredReply
+from app.llm.errors import CircuitOpen
 from app.llm.factory import ChatModelFactory, Role
-from app.llm.usage import usage_of
 
-__all__ = ["ChatModelFactory", "Role", "llm_errors", "usage_of"]
+__all__ = ["ChatModelFactory", "CircuitOpen", "LLMClient", "LLMReply", "Role", "StructuredReply"]

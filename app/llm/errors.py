@@ -2,12 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import openai
 
 from app.domain.errors import AgentError
+
+
+class CircuitOpen(AgentError):
+    """The endpoint's circuit is open: the task should wait and retry, not fail at once."""
+
+    def __init__(self, endpoint: str, model: str):
+        super().__init__(
+            "LLM_UNAVAILABLE",
+            f"The circuit for {model} at {endpoint} is open after repeated failures.",
+        )
+        self.deferrable = True
+
+
+def is_retryable(exc: BaseException) -> bool:
+    """429, 5xx, timeouts and connection failures are worth another try; 4xx are not."""
+    return isinstance(
+        exc,
+        openai.RateLimitError
+        | openai.InternalServerError
+        | openai.APITimeoutError
+        | openai.APIConnectionError,
+    ) or (isinstance(exc, openai.APIStatusError) and exc.status_code >= 500)
+
+
+def counts_against_endpoint(exc: BaseException) -> bool:
+    """Whether a failure says the endpoint is unhealthy (opens the circuit)."""
+    return is_retryable(exc) and not isinstance(exc, openai.RateLimitError)
 
 
 def classify(exc: openai.OpenAIError) -> AgentError:
@@ -18,15 +42,6 @@ def classify(exc: openai.OpenAIError) -> AgentError:
         return AgentError("LLM_TIMEOUT", "The LLM call timed out.")
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return AgentError("LLM_AUTH_ERROR", f"The LLM provider refused the credentials: {exc}")
-    if isinstance(exc, openai.BadRequestError | openai.UnprocessableEntityError):
+    if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return AgentError("LLM_BAD_REQUEST", f"The LLM provider rejected the request: {exc}")
     return AgentError("LLM_UNAVAILABLE", f"The LLM provider is unavailable: {exc}")
-
-
-@contextmanager
-def llm_errors() -> Iterator[None]:
-    """Re-raise provider exceptions as AgentError with a typed code."""
-    try:
-        yield
-    except openai.OpenAIError as exc:
-        raise classify(exc) from exc

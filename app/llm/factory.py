@@ -45,6 +45,7 @@ class ChatModelFactory:
                 base_url=settings.base_url,
                 api_key=settings.api_key,
                 timeout=settings.timeout_seconds,
-                max_retries=settings.max_retries,
+                # Retries are ours (app/llm/client.py): one policy, counted and bounded.
+                max_retries=0,
             )
         return self._models[role]

@@ -4,6 +4,7 @@ from app.store.agent_runs import AgentRunRepository
 from app.store.client import Store, open_store
 from app.store.messages import MessageRepository
 from app.store.tasks import TaskFilters, TaskPage, TaskRepository
+from app.store.tool_executions import ToolExecutionRepository
 
 __all__ = [
     "AgentRunRepository",
@@ -12,5 +13,6 @@ __all__ = [
     "TaskFilters",
     "TaskPage",
     "TaskRepository",
+    "ToolExecutionRepository",
     "open_store",
 ]

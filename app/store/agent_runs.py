@@ -34,23 +34,35 @@ class AgentRunRepository:
         self,
         run: AgentRun,
         *,
-        output: dict[str, Any] | None = None,
-        error: TaskErrorInfo | None = None,
-        usage: Usage | None = None,
-        model: str | None = None,
+        status: RunStatus,
+        output: dict[str, Any] | None,
+        error: TaskErrorInfo | None,
+        usage: Usage,
+        model: str | None,
+        llm_retries: int,
+        tool_calls: int,
     ) -> None:
-        """Close a run as completed (output) or failed (error) with its timing and usage."""
+        """Close a run with its outcome, timing, usage and call counts."""
         finished = utcnow()
         fields: Document = {
-            "status": (RunStatus.FAILED if error else RunStatus.COMPLETED).value,
+            "status": status.value,
             "finished_at": finished,
             "duration_ms": int((finished - run.started_at).total_seconds() * 1000),
             "output": output,
             "error": error.model_dump() if error else None,
-            "usage": (usage or Usage()).model_dump(),
+            "usage": usage.model_dump(),
             "model": model,
+            "llm_retries": llm_retries,
+            "tool_calls": tool_calls,
         }
         await self._runs.update_one({"_id": run.run_id}, {"$set": fields})
+
+    async def total_usage(self, task_id: str) -> Usage:
+        """The usage of every run of the task, all attempts included (what it cost)."""
+        total = Usage()
+        async for doc in self._runs.find({"task_id": task_id}, {"usage": 1}):
+            total = total + Usage.model_validate(doc.get("usage") or {})
+        return total
 
     async def for_task(self, task_id: str) -> list[AgentRun]:
         """The task's runs in the order they started."""

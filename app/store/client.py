@@ -15,6 +15,7 @@ from app.config import Settings
 from app.store.agent_runs import AgentRunRepository
 from app.store.messages import MessageRepository
 from app.store.tasks import TaskRepository
+from app.store.tool_executions import ToolExecutionRepository
 
 Document = dict[str, Any]
 log = structlog.get_logger(__name__)
@@ -29,12 +30,14 @@ class Store:
     tasks: TaskRepository
     agent_runs: AgentRunRepository
     messages: MessageRepository
+    tool_executions: ToolExecutionRepository
 
     async def ensure_indexes(self) -> None:
         """Create every index the repositories rely on (idempotent)."""
         await self.tasks.ensure_indexes()
         await self.agent_runs.ensure_indexes()
         await self.messages.ensure_indexes()
+        await self.tool_executions.ensure_indexes()
 
     async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
         """Create the indexes, retrying while the server is unreachable (start-up order free)."""
@@ -76,4 +79,5 @@ def open_store(settings: Settings) -> Store:
         tasks=TaskRepository(db["tasks"]),
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
+        tool_executions=ToolExecutionRepository(db["tool_executions"]),
     )

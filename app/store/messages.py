@@ -37,10 +37,17 @@ class MessageRepository:
             return False
         return True
 
-    async def recent(self, owner: str, session_id: str, limit: int) -> list[Message]:
-        """The session's last `limit` turns, oldest first."""
+    async def recent(
+        self, owner: str, session_id: str, limit: int, before: str | None = None
+    ) -> list[Message]:
+        """The session's last `limit` turns, oldest first (without task `before`'s own turns)."""
+        if limit == 0:
+            return []
+        query: Document = {"owner": owner, "session_id": session_id}
+        if before is not None:
+            query["task_id"] = {"$ne": before}
         docs = (
-            await self._messages.find({"owner": owner, "session_id": session_id})
+            await self._messages.find(query)
             .sort([("created_at", DESCENDING)])
             .limit(limit)
             .to_list()

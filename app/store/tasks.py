@@ -155,6 +155,25 @@ class TaskRepository:
             {"routing": routing.model_dump(), "selected_agent": routing.agent_name},
         )
 
+    async def requeue(self, task_id: str, attempt: int, reason: TaskErrorInfo) -> bool:
+        """Give a processing task back to the queue (deferred), keeping why in last_error."""
+        now = utcnow()
+        outcome = await self._tasks.update_one(
+            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
+            {
+                "$set": {
+                    "status": TaskStatus.QUEUED.value,
+                    "queued_at": now,
+                    "updated_at": now,
+                    "worker_id": None,
+                    "lease_expires_at": None,
+                    "last_error": reason.model_dump(),
+                },
+                "$inc": {"deferrals": 1},
+            },
+        )
+        return outcome.modified_count == 1
+
     async def complete(self, task_id: str, attempt: int, result: TaskResult, usage: Usage) -> bool:
         """Finish the attempt as completed; False if the attempt no longer owns the task."""
         return await self._finish(

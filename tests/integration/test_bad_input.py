@@ -164,7 +164,7 @@ def test_valid_submit_is_stored_and_enqueued_once(isolated: Isolated) -> None:
     assert stored["status"] == "queued"
 
 
-@pytest.mark.parametrize("down", ["mongo", "redis"])
+@pytest.mark.parametrize("down", ["mongo", "redis", "search"])
 def test_ready_names_the_dependency_that_is_down(
     service: Service, monkeypatch: pytest.MonkeyPatch, down: str
 ) -> None:
@@ -174,12 +174,17 @@ def test_ready_names_the_dependency_that_is_down(
     monkeypatch.setenv("MONGO_URI", mongo)
     monkeypatch.setenv("MONGO_TIMEOUT_MS", "300")
     monkeypatch.setenv("REDIS_URL", redis_url)
+    if down == "search":
+        monkeypatch.delenv("TAVILY_API_KEY", raising=False)
+    else:
+        monkeypatch.setenv("TAVILY_API_KEY", "tvly-configured")
     with TestClient(create_app(Settings())) as http:
         response = http.get("/ready")
         assert http.get("/health").status_code == 200
     assert response.status_code == 503
     body = response.json()
+    state = "unconfigured" if down == "search" else "down"
     assert body["error"] == "NOT_READY"
-    assert body["detail"] == f"Not ready: {down} unreachable."
-    assert body["checks"][down] == "down"
-    assert [state for name, state in body["checks"].items() if name != down] == ["ok"]
+    assert body["detail"] == f"Not ready: {down} {state}."
+    assert body["checks"][down] == state
+    assert [state for name, state in body["checks"].items() if name != down] == ["ok", "ok"]

@@ -63,7 +63,8 @@ def test_health_and_ready(service: Service) -> None:
         assert http.get("/health").json() == {"status": "ok"}
         ready = http.get("/ready")
         assert ready.status_code == 200
-        assert ready.json() == {"status": "ready", "checks": {"mongo": "ok", "redis": "ok"}}
+        checks = {"mongo": "ok", "redis": "ok", "search": "ok"}
+        assert ready.json() == {"status": "ready", "checks": checks}
 
 
 def test_request_id_is_echoed(service: Service) -> None:

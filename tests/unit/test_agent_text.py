@@ -51,9 +51,21 @@ RESULTS = [
 
 def test_citations_only_for_numbers_the_search_returned() -> None:
     answer = "Claim [2]. Another [1][2]. Invented [7]. Zero [0]."
-    assert [c.url for c in cited(answer, RESULTS)] == ["https://b.example/2", "https://a.example/1"]
-    assert all(c.source == "tavily" for c in cited(answer, RESULTS))
-    assert cited("no markers", RESULTS) == []
+    citations, dropped = cited(answer, RESULTS)
+    assert [c.url for c in citations] == ["https://b.example/2", "https://a.example/1"]
+    assert all(c.source == "tavily" for c in citations)
+    assert dropped == 2
+    assert cited("no markers", RESULTS) == ([], 0)
+
+
+def test_cited_urls_must_be_search_results() -> None:
+    answer = (
+        "See https://a.example/1. Also https://planted.example/fake and "
+        "(https://planted.example/fake) again, and https://b.example/2/"
+    )
+    citations, dropped = cited(answer, RESULTS)
+    assert [c.url for c in citations] == ["https://a.example/1", "https://b.example/2"]
+    assert dropped == 1
 
 
 def test_untrusted_text_is_cleaned_delimited_and_capped() -> None:

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from app.agents.peer import _parse_decision, route_to_agent, routing_schema
+from app.agents.peer import parse_decision, route_to_agent, routing_schema
 from app.agents.registry import AgentRegistry
-from app.domain.errors import AgentError
+from app.domain.models import Usage
+from app.llm import StructuredReply
 
 
 class _Named:
@@ -54,18 +55,33 @@ def test_unknown_fails_even_when_confident() -> None:
     }
 
 
+def _reply(parsed: object, parsing_error: str | None = None) -> StructuredReply:
+    return StructuredReply(parsed, parsing_error, raw_text="{}", usage=Usage(), model="m")
+
+
 @pytest.mark.parametrize(
-    "parsed",
+    ("reply", "problem"),
     [
-        None,
-        {"agent_name": "CodeAgent"},
-        {"agent_name": "ShellAgent", "confidence": 1, "reasoning": ""},
+        (_reply(None, "Expecting value: line 1 column 1"), "not JSON matching the schema"),
+        (_reply({"agent_name": "CodeAgent"}), "does not match the schema"),
+        (
+            _reply({"agent_name": "ShellAgent", "confidence": 1, "reasoning": ""}),
+            "'ShellAgent' is not one of the agents",
+        ),
     ],
+    ids=["not json", "missing fields", "unregistered agent"],
 )
-def test_unparseable_or_unregistered_answer_is_router_invalid_output(parsed: object) -> None:
-    with pytest.raises(AgentError) as caught:
-        _parse_decision(parsed, REGISTRY)
-    assert caught.value.code == "ROUTER_INVALID_OUTPUT"
+def test_invalid_answers_say_what_is_wrong(reply: StructuredReply, problem: str) -> None:
+    decision, said = parse_decision(reply, REGISTRY)
+    assert decision is None
+    assert problem in said
+
+
+def test_valid_answer_parses() -> None:
+    reply = _reply({"agent_name": "CodeAgent", "confidence": 0.8, "reasoning": "code"})
+    decision, said = parse_decision(reply, REGISTRY)
+    assert decision is not None
+    assert (decision.agent_name, decision.confidence, said) == ("CodeAgent", 0.8, "")
 
 
 def test_schema_lists_the_registry_and_unknown() -> None:

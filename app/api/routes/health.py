@@ -28,9 +28,11 @@ async def ready(services: ServicesDep, request: Request) -> ReadyOut | JSONRespo
     """Both stores answer; 503 naming the one that does not."""
     mongo_ok, redis_ok = await asyncio.gather(_mongo(services), _redis(services))
     checks = {"mongo": "ok" if mongo_ok else "down", "redis": "ok" if redis_ok else "down"}
+    # Without a key tavily-python would search keyless; ContentAgent refuses, so say it here.
+    checks["search"] = "ok" if services.settings.search.api_key else "unconfigured"
     down = [name for name, state in checks.items() if state != "ok"]
     if down:
-        detail = f"Not ready: {', '.join(down)} unreachable."
+        detail = "Not ready: " + ", ".join(f"{name} {checks[name]}" for name in down) + "."
         return error_response(request, 503, "NOT_READY", detail, checks=checks)
     return ReadyOut(checks=checks)
 

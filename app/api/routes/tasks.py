@@ -9,7 +9,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from app.api.deps import Caller, ServicesDep
-from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, TaskList, TaskOut, TaskSummary
+from app.api.schemas import (
+    SESSION_ID_PATTERN,
+    AgentRunOut,
+    ErrorBody,
+    TaskList,
+    TaskOut,
+    TaskRuns,
+    TaskSummary,
+)
 from app.domain.errors import TaskNotFound
 from app.domain.models import TaskStatus
 from app.store import TaskFilters
@@ -52,3 +60,14 @@ async def get_task(task_id: UUID, caller: Caller, services: ServicesDep) -> Task
     if task is None:
         raise TaskNotFound(str(task_id))
     return TaskOut.of(task)
+
+
+@router.get("/{task_id}/runs", response_model=TaskRuns, responses={404: {"model": ErrorBody}})
+async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskRuns:
+    """The router and agent runs of every attempt, each with its tool and LLM calls."""
+    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    runs = await services.store.agent_runs.for_task(task.task_id)
+    executions = await services.store.tool_executions.for_task(task.task_id)
+    return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run, executions) for run in runs])

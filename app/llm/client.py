@@ -1,0 +1,181 @@
+"""Every LLM call: circuit breaker, bounded retries with jittered backoff, telemetry, usage."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import openai
+import structlog
+from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.runnables import Runnable
+from purgatory import AsyncCircuitBreakerFactory
+from purgatory.domain.model import OpenedState
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential_jitter,
+)
+
+from app.config import LLMSettings
+from app.domain.models import Usage
+from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
+from app.llm.factory import ChatModelFactory, Role
+from app.llm.usage import usage_of
+from app.observability.run_context import current_run, tool_call
+
+log = structlog.get_logger(__name__)
+PREVIEW_CHARS = 500
+
+
+@dataclass(frozen=True)
+class LLMReply:
+    """A chat answer with what it cost."""
+
+    message: AIMessage
+    usage: Usage
+    model: str
+
+    @property
+    def text(self) -> str:
+        return self.message.text
+
+
+@dataclass(frozen=True)
+class StructuredReply:
+    """A structured answer: the parsed object, or why it did not parse, and the raw text."""
+
+    parsed: Any
+    parsing_error: str | None
+    raw_text: str
+    usage: Usage
+    model: str
+
+
+def _preview(text: str) -> str:
+    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
+
+
+class LLMClient:
+    """The one way the agents talk to a model; policies come from settings."""
+
+    def __init__(self, settings: LLMSettings, factory: ChatModelFactory | None = None):
+        self._settings = settings
+        self._factory = factory or ChatModelFactory(settings)
+        self._breakers = AsyncCircuitBreakerFactory(
+            default_threshold=settings.breaker_failures,
+            default_ttl=settings.breaker_reset_seconds,
+            exclude=[
+                asyncio.CancelledError,
+                (openai.OpenAIError, lambda exc: not counts_against_endpoint(exc)),
+            ],
+        )
+
+    def model_name(self, role: Role) -> str:
+        return self._factory.model_name(role)
+
+    def warm_up(self) -> None:
+        """Build the HTTP clients now rather than on the first task."""
+        self._factory.warm_up()
+
+    async def chat(self, role: Role, messages: Sequence[BaseMessage]) -> LLMReply:
+        """A free-text answer."""
+        model = self.model_name(role)
+        result = await self._call(role, self._factory.chat_model(role), messages)
+        assert isinstance(result, AIMessage)
+        return LLMReply(result, self._usage(result, model), model)
+
+    async def structured(
+        self, role: Role, messages: Sequence[BaseMessage], schema: dict[str, Any]
+    ) -> StructuredReply:
+        """An answer constrained to a JSON schema (response_format json_schema, strict)."""
+        model = self.model_name(role)
+        runnable = self._factory.chat_model(role).with_structured_output(
+            schema, method="json_schema", strict=True, include_raw=True
+        )
+        result = await self._call(role, runnable, messages)
+        assert isinstance(result, dict)
+        raw: AIMessage = result["raw"]
+        error = result.get("parsing_error")
+        return StructuredReply(
+            parsed=result.get("parsed"),
+            parsing_error=str(error) if error is not None else None,
+            raw_text=raw.text,
+            usage=self._usage(raw, model),
+            model=model,
+        )
+
+    def _usage(self, message: AIMessage, model: str) -> Usage:
+        usage = usage_of(message, self._settings.prices.get(model))
+        run = current_run()
+        if run is not None:
+            run.add_usage(usage, model)
+        return usage
+
+    async def _call(
+        self, role: Role, runnable: Runnable[Any, Any], messages: Sequence[BaseMessage]
+    ) -> Any:
+        settings = self._settings
+        model = self.model_name(role)
+        circuit = f"{settings.endpoint}|{model}"
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(settings.max_attempts)
+            | stop_after_delay(settings.retry_budget_seconds),
+            wait=wait_exponential_jitter(
+                initial=settings.retry_initial_seconds, max=settings.retry_max_wait_seconds
+            ),
+            retry=retry_if_exception(is_retryable),
+            before_sleep=self._count_retry,
+            reraise=True,
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    return await self._attempt(role, runnable, messages, circuit, attempt)
+        except OpenedState as exc:
+            raise CircuitOpen(settings.endpoint, model) from exc
+        except openai.OpenAIError as exc:
+            raise classify(exc) from exc
+        raise AssertionError("unreachable: tenacity re-raises the last error")
+
+    async def _attempt(
+        self,
+        role: Role,
+        runnable: Runnable[Any, Any],
+        messages: Sequence[BaseMessage],
+        circuit: str,
+        attempt: Any,
+    ) -> Any:
+        model = self.model_name(role)
+        tool_input = {
+            "model": model,
+            "role": role.value,
+            "attempt": attempt.retry_state.attempt_number,
+            "messages": len(messages),
+            "prompt": _preview(messages[-1].text) if messages else "",
+        }
+        breaker = await self._breakers.get_breaker(circuit)
+        async with tool_call("llm", tool_input) as call, breaker:
+            result = await runnable.ainvoke(list(messages))
+            raw = result["raw"] if isinstance(result, dict) else result
+            if isinstance(raw, AIMessage) and raw.usage_metadata is not None:
+                meta = raw.usage_metadata
+                call.output = {
+                    "input_tokens": meta["input_tokens"],
+                    "output_tokens": meta["output_tokens"],
+                    "text": _preview(raw.text),
+                }
+        return result
+
+    @staticmethod
+    def _count_retry(state: RetryCallState) -> None:
+        run = current_run()
+        if run is not None:
+            run.llm_retries += 1
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("llm_retry", attempt=state.attempt_number, error=type(error).__name__)

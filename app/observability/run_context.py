@@ -1,0 +1,110 @@
+"""The agent run in progress, carried in a context variable, and the tool-call wrapper.
+
+Clients (LLM, web search) wrap each call once in `tool_call`; the run that is current when the
+call happens receives the record, its usage and its retries. Agents do not have to remember.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from app.domain.errors import AgentError
+from app.domain.models import TaskErrorInfo, ToolExecution, ToolStatus, Usage, utcnow
+
+
+class ToolExecutionSink(Protocol):
+    async def record(self, execution: ToolExecution) -> None:
+        """Persist one tool execution."""
+        ...
+
+
+@dataclass
+class RunContext:
+    """What the current agent run accumulates from the calls made inside it."""
+
+    task_id: str
+    run_id: str
+    attempt: int
+    agent_name: str
+    sink: ToolExecutionSink
+    usage: Usage = field(default_factory=Usage)
+    models: list[str] = field(default_factory=list)
+    llm_retries: int = 0
+    tool_calls: int = 0
+
+    def add_usage(self, usage: Usage, model: str) -> None:
+        self.usage = self.usage + usage
+        if model not in self.models:
+            self.models.append(model)
+
+
+_current: ContextVar[RunContext | None] = ContextVar("agent_run", default=None)
+
+
+def current_run() -> RunContext | None:
+    """The agent run the calling code is part of, if any."""
+    return _current.get()
+
+
+@contextmanager
+def bind_run(run: RunContext) -> Iterator[RunContext]:
+    """Make `run` current for the body (and every task it spawns)."""
+    token = _current.set(run)
+    try:
+        yield run
+    finally:
+        _current.reset(token)
+
+
+@dataclass
+class ToolCall:
+    """Filled by the wrapped call: what it produced."""
+
+    output: dict[str, Any] | None = None
+
+
+def error_info(exc: BaseException) -> TaskErrorInfo:
+    """A recorded error for an exception (typed when it is an AgentError)."""
+    if isinstance(exc, AgentError):
+        return TaskErrorInfo(type=exc.code, message=exc.message)
+    return TaskErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
+
+
+@asynccontextmanager
+async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[ToolCall]:
+    """Record the body as one tool execution of the current run (ok or error, with duration)."""
+    run = current_run()
+    call = ToolCall()
+    started_at = utcnow()
+    started = time.perf_counter()
+    error: TaskErrorInfo | None = None
+    try:
+        yield call
+    except Exception as exc:
+        error = error_info(exc)
+        raise
+    finally:
+        if run is not None:
+            run.tool_calls += 1
+            await run.sink.record(
+                ToolExecution(
+                    execution_id=str(uuid.uuid4()),
+                    task_id=run.task_id,
+                    run_id=run.run_id,
+                    attempt=run.attempt,
+                    agent_name=run.agent_name,
+                    tool=tool,
+                    input=tool_input,
+                    output=call.output,
+                    error=error,
+                    status=ToolStatus.ERROR if error else ToolStatus.OK,
+                    started_at=started_at,
+                    duration_ms=int((time.perf_counter() - started) * 1000),
+                )
+            )

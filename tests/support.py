@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import secrets
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +42,28 @@ class Service:
         body: dict[str, Any] = response.json()
         return body
 
+    def openai(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call the OpenAI stand-in's test control API (GET without body, POST with)."""
+        url = self.topology.env["OPENAI_BASE_URL"].removesuffix("/v1") + path
+        response = httpx.get(url) if body is None else httpx.post(url, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def tavily(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        """Call the Tavily stand-in's test control API."""
+        url = self.topology.env["TAVILY_BASE_URL"] + path
+        response = httpx.get(url) if body is None else httpx.post(url, json=body)
+        response.raise_for_status()
+        return response.json()
+
+    def llm_requests_about(self, marker: str) -> list[dict[str, Any]]:
+        """The chat-completion requests the stand-in received whose messages mention marker."""
+        return [
+            r
+            for r in self.openai("/_standin/requests")
+            if any(marker in str(m.get("content")) for m in r["messages"])
+        ]
+
     def wait_final(self, http: httpx.Client, task_id: str, timeout: float = 30) -> dict[str, Any]:
         """Poll the task until it reaches a final status."""
         deadline = time.monotonic() + timeout
@@ -58,3 +83,35 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.05) -> N
             return
         time.sleep(interval)
     raise AssertionError(f"condition not met in {timeout}s")
+
+
+@contextmanager
+def running_service(
+    env: dict[str, str] | None = None, workers: int = 2, concurrency: int = 4
+) -> Iterator[Service]:
+    """The whole service on real processes: stand-ins, redis-server, the API, Celery workers."""
+    api_key = secrets.token_urlsafe(16)
+    other_key = secrets.token_urlsafe(16)
+    topology = Topology(
+        env={"API_KEYS": f"dev:{api_key},other:{other_key}", "LOG_LEVEL": "INFO", **(env or {})},
+        api_key=api_key,
+    )
+    try:
+        topology.start_mongo()
+        topology.start_redis()
+        topology.start_openai(latency_ms=20)
+        topology.start_tavily()
+        topology.start_api()
+        started = [
+            topology.start_worker(f"worker{n}", concurrency=concurrency)
+            for n in range(1, workers + 1)
+        ]
+        for worker in started:
+            topology.wait_worker_ready(worker)
+        mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+            topology.env["MONGO_URI"], tz_aware=True
+        )
+        yield Service(topology, api_key, other_key, started, mongo)
+        mongo.close()
+    finally:
+        topology.stop()

@@ -63,8 +63,8 @@ class RunRecorder:
             with bind_run(context):
                 yield handle
         except Exception as exc:
-            status = RunStatus.DEFERRED if getattr(exc, "deferrable", False) else RunStatus.FAILED
-            await self._close(handle, status, error_info(exc) if _typed(exc) else _internal(exc))
+            error = error_info(exc) if isinstance(exc, AgentError) else _internal(exc)
+            await self._close(handle, RunStatus.FAILED, error)
             raise
         await self._close(handle, RunStatus.COMPLETED, None)
 
@@ -82,10 +82,6 @@ class RunRecorder:
             llm_retries=context.llm_retries,
             tool_calls=context.tool_calls,
         )
-
-
-def _typed(exc: Exception) -> bool:
-    return isinstance(exc, AgentError)
 
 
 def _internal(exc: Exception) -> TaskErrorInfo:

@@ -24,6 +24,7 @@ from app.llm import LLMClient
 from app.store import Store, open_store
 
 log = structlog.get_logger(__name__)
+MAX_DEFER_SECONDS = 300.0
 
 
 class Outcome(StrEnum):
@@ -104,7 +105,7 @@ async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
             timeout=settings.worker.task_timeout_seconds,
         )
     except AgentError as exc:
-        if getattr(exc, "deferrable", False) and task.deferrals < settings.llm.defer_max:
+        if exc.deferrable and task.deferrals < settings.llm.defer_max:
             return await _defer(deps, task, exc)
         return await _fail(deps, task, exc.code, exc.message)
     except TimeoutError:
@@ -145,8 +146,8 @@ async def _fail(deps: WorkerDeps, task: Task, code: str, message: str) -> Outcom
 
 
 async def _defer(deps: WorkerDeps, task: Task, exc: AgentError) -> Outcome:
-    """Give the task back to the queue for later (the LLM circuit is open)."""
-    delay = deps.settings.llm.defer_seconds
+    """Give the task back to the queue for later, waiting longer after each deferral."""
+    delay = min(deps.settings.llm.defer_seconds * 2**task.deferrals, MAX_DEFER_SECONDS)
     error = TaskErrorInfo(type=exc.code, message=exc.message)
     if not await deps.store.tasks.requeue(task.task_id, task.attempt, error):
         return Outcome.SKIPPED

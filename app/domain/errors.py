@@ -50,9 +50,14 @@ class StoreUnavailable(AppError):
 
 
 class AgentError(Exception):
-    """A failure during a run that fails the task with error.type = code."""
+    """A failure during a run that fails the task with error.type = code.
 
-    def __init__(self, code: str, message: str):
+    A deferrable one (a dependency is unavailable for now) sends the task back to the queue
+    until the deferrals allowed run out.
+    """
+
+    def __init__(self, code: str, message: str, *, deferrable: bool = False):
         super().__init__(message)
         self.code = code
         self.message = message
+        self.deferrable = deferrable

@@ -35,7 +35,6 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
-    DEFERRED = "deferred"
 
 
 class _Doc(BaseModel):

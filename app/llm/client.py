@@ -127,7 +127,9 @@ class LLMClient:
             stop=stop_after_attempt(settings.max_attempts)
             | stop_after_delay(settings.retry_budget_seconds),
             wait=wait_exponential_jitter(
-                initial=settings.retry_initial_seconds, max=settings.retry_max_wait_seconds
+                multiplier=settings.retry_initial_seconds,
+                max=settings.retry_max_wait_seconds,
+                jitter=settings.retry_initial_seconds,
             ),
             retry=retry_if_exception(is_retryable),
             before_sleep=self._count_retry,

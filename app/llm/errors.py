@@ -14,8 +14,8 @@ class CircuitOpen(AgentError):
         super().__init__(
             "LLM_UNAVAILABLE",
             f"The circuit for {model} at {endpoint} is open after repeated failures.",
+            deferrable=True,
         )
-        self.deferrable = True
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -35,13 +35,18 @@ def counts_against_endpoint(exc: BaseException) -> bool:
 
 
 def classify(exc: openai.OpenAIError) -> AgentError:
-    """The task error for one provider exception."""
+    """The task error for one provider exception (after retries ran out).
+
+    Rate limits, timeouts and unavailability are deferrable: the task waits and tries again.
+    """
     if isinstance(exc, openai.RateLimitError):
-        return AgentError("LLM_RATE_LIMITED", f"The LLM provider rate-limited the call: {exc}")
+        return AgentError(
+            "LLM_RATE_LIMITED", f"The LLM provider rate-limited the call: {exc}", deferrable=True
+        )
     if isinstance(exc, openai.APITimeoutError):
-        return AgentError("LLM_TIMEOUT", "The LLM call timed out.")
+        return AgentError("LLM_TIMEOUT", "The LLM call timed out.", deferrable=True)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
         return AgentError("LLM_AUTH_ERROR", f"The LLM provider refused the credentials: {exc}")
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
         return AgentError("LLM_BAD_REQUEST", f"The LLM provider rejected the request: {exc}")
-    return AgentError("LLM_UNAVAILABLE", f"The LLM provider is unavailable: {exc}")
+    return AgentError("LLM_UNAVAILABLE", f"The LLM provider is unavailable: {exc}", deferrable=True)

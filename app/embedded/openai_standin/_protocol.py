@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 ROLES = ("system", "assistant", "user", "function", "tool", "developer")
 
@@ -34,10 +33,13 @@ class OpenAIAPIError(Exception):
         )
         self.headers = headers or {}
 
-    def response(self) -> JSONResponse:
+    def response(self, request_id: str | None = None) -> JSONResponse:
         """The HTTP response OpenAI would send for this error."""
         error = {"message": self.message, "type": self.kind, "param": self.param, "code": self.code}
-        return JSONResponse({"error": error}, status_code=self.status, headers=self.headers)
+        headers = (
+            self.headers if request_id is None else {**self.headers, "x-request-id": request_id}
+        )
+        return JSONResponse({"error": error}, status_code=self.status, headers=headers)
 
 
 def _unsupported(param: str, what: str) -> OpenAIAPIError:
@@ -59,9 +61,14 @@ class ChatRequest:
     forced_tool: dict[str, Any] | None
 
     @property
-    def task(self) -> str:
-        """The text of the last user message."""
-        return next((text for role, text in reversed(self.texts) if role == "user"), "")
+    def user_turns(self) -> list[str]:
+        """The texts of the user messages, oldest first."""
+        return [text for role, text in self.texts if role == "user"]
+
+    @property
+    def structured(self) -> bool:
+        """Whether the request asks for JSON: a JSON response_format or a forced tool call."""
+        return self.response_format is not None or self.forced_tool is not None
 
 
 def _content_text(content: Any, where: str) -> str:
@@ -218,17 +225,3 @@ def parse_chat_request(body: Any) -> ChatRequest:
             )
         response_format = None if kind == "text" else response_format
     return ChatRequest(model, texts, response_format, _forced_tool(body))
-
-
-class LatencyUpdate(BaseModel):
-    """Body of POST /_standin/latency."""
-
-    ms: int = Field(ge=0, le=600_000)
-
-
-class FaultPlan(BaseModel):
-    """Body of POST /_standin/faults: answer the next `count` completions with `status`."""
-
-    status: Literal[429, 500, 502, 503]
-    count: int = Field(default=1, ge=0)
-    retry_after_ms: int | None = Field(default=None, ge=0)

@@ -5,14 +5,28 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from app.embedded.openai_standin.answers import Classification, classify, topic_of
+from app.embedded.openai_standin._classify import Classification, classify
+from app.embedded.openai_standin.answers import topic_of
 
 _MAX_DEPTH = 8
 
 
 def schema_instance(schema: dict[str, Any], task: str) -> Any:
     """A value valid for the JSON schema, routing fields filled from the task's classification."""
-    return _instance(schema, schema, classify(task), task, "", 0)
+    return _instance(schema, schema, classify(task, enum_values(schema)), task, "", 0)
+
+
+def enum_values(schema: Any) -> list[Any]:
+    """Every value any `enum` in the schema offers, in schema order."""
+    if isinstance(schema, list):
+        return [value for item in schema for value in enum_values(item)]
+    if not isinstance(schema, dict):
+        return []
+    offered = schema.get("enum")
+    own = list(offered) if isinstance(offered, list) else []
+    return own + [
+        value for key, item in schema.items() if key != "enum" for value in enum_values(item)
+    ]
 
 
 def _resolve(ref: str, root: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +95,8 @@ def _instance(
 def _enum_choice(values: list[Any], cls: Classification) -> Any:
     if not values:
         return None
+    if cls.option is not None and cls.option in values:
+        return cls.option
     labels = {str(v).lower(): v for v in values}
     if cls.kind == "unknown":
         return labels.get("unknown", values[0])

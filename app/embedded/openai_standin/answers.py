@@ -1,110 +1,19 @@
-"""Deterministic answers of the OpenAI stand-in: task classification, prose and code replies."""
+"""Deterministic text answers of the OpenAI stand-in: cited prose, code, short paragraphs."""
 
 from __future__ import annotations
 
 import keyword
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Literal
 
+from app.embedded.openai_standin._classify import SEARCH_BLOCK, classify, focus
 from app.embedded.openai_standin._code_templates import (
     GENERIC_TEMPLATES,
     LANGUAGE_NAMES,
     PY_TEMPLATES,
 )
-
-TaskKind = Literal["code", "content", "unknown"]
-
-# Deliverables weigh more than topics, so "a blog post about Python" is content and
-# "a Python function" is code even though each mentions the other side's vocabulary.
-_CODE_DELIVERABLES = (
-    "code", "function", "class", "script", "method", "program", "snippet", "regex",
-    "refactor", "debug", "implement", "unit test", "api endpoint", "compile",
-)  # fmt: skip
-_CODE_TOPICS = (
-    "python", "javascript", "typescript", "java", "rust", "golang", "sql", "bash", "c\\+\\+",
-    "c#", "bug", "algorithm", "linked list", "binary search", "recursion", "array", "regexp",
-    "html", "css", "dataframe", "fibonacci", "palindrome", "factorial", "leetcode",
-)  # fmt: skip
-_CONTENT_DELIVERABLES = (
-    "blog", "article", "post", "essay", "report", "summary", "summarize", "newsletter",
-    "guide", "overview", "write about", "story", "press release",
-)  # fmt: skip
-_CONTENT_TOPICS = (
-    "research", "explain", "trends", "news", "history", "compare", "latest", "analysis",
-    "pros and cons", "market",
-)  # fmt: skip
-
-
-def _keyword(term: str) -> re.Pattern[str]:
-    # Lookarounds instead of \b so "c++" and "c#" match; "write about" allows a few words between.
-    body = r"write\s+(?:\w+\s+){0,3}about" if term == "write about" else term
-    return re.compile(r"(?<![\w#+])" + body + r"(?![\w#+])", re.IGNORECASE)
-
-
-# One pattern per keyword, so overlapping ones ("blog", "post", "write ... about") all count.
-_GROUPS: tuple[tuple[Literal["code", "content"], int, tuple[str, ...]], ...] = (
-    ("code", 2, _CODE_DELIVERABLES),
-    ("code", 1, _CODE_TOPICS),
-    ("content", 2, _CONTENT_DELIVERABLES),
-    ("content", 1, _CONTENT_TOPICS),
-)
-_KEYWORDS = [
-    (side, weight, term.replace("\\", ""), _keyword(term))
-    for side, weight, terms in _GROUPS
-    for term in terms
-]
-_SEARCH_BLOCK = re.compile(r"<search_results>(.*?)</search_results>", re.DOTALL)
-_TASK_BLOCK = re.compile(r"<task>(.*?)</task>", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Classification:
-    """Which agent a task belongs to, the keywords that decided it, and how sure we are."""
-
-    kind: TaskKind
-    keywords: tuple[str, ...]
-
-    @property
-    def confidence(self) -> float:
-        """0.92 for two or more matching keywords, 0.75 for one, 0.9 for a confident unknown."""
-        if self.kind == "unknown":
-            return 0.9
-        return 0.92 if len(self.keywords) >= 2 else 0.75
-
-    @property
-    def reasoning(self) -> str:
-        """One sentence naming the keywords that decided the classification."""
-        if self.kind == "unknown":
-            return (
-                "The task mentions no programming or writing/research keywords, so it is unknown."
-            )
-        words = ", ".join(f"'{k}'" for k in self.keywords)
-        what = "a programming task" if self.kind == "code" else "a writing or research task"
-        return f"The task mentions {words}, which indicates {what}."
-
-
-def focus(text: str) -> str:
-    """The part of a message that states the task: a <task> block if any, minus search results."""
-    task = _TASK_BLOCK.search(text)
-    return _SEARCH_BLOCK.sub(" ", task.group(1) if task else text).strip()
-
-
-def classify(task: str) -> Classification:
-    """Classify a task as code, content or unknown from its keywords."""
-    text = focus(task)
-    found: dict[str, list[str]] = {"code": [], "content": []}
-    score: dict[str, int] = {"code": 0, "content": 0}
-    for side, weight, term, pattern in _KEYWORDS:
-        if pattern.search(text):
-            found[side].append(term)
-            score[side] += weight
-    if score["code"] == 0 and score["content"] == 0:
-        return Classification("unknown", ())
-    # On a tie prose wins: "explain Python decorators" asks for an explanation, not a program.
-    kind: TaskKind = "code" if score["code"] > score["content"] else "content"
-    return Classification(kind, tuple(found[kind]))
 
 
 def estimate_tokens(text: str) -> int:
@@ -127,7 +36,7 @@ class SearchResult:
 
 def parse_search_results(text: str) -> list[SearchResult] | None:
     """The entries of the message's <search_results> block, or None when it has none."""
-    block = _SEARCH_BLOCK.search(text)
+    block = SEARCH_BLOCK.search(text)
     if block is None:
         return None
     results: list[SearchResult] = []
@@ -167,11 +76,12 @@ def topic_of(task: str) -> str:
     return text.strip()[:80].rstrip()
 
 
-def text_answer(task: str) -> str:
-    """The plain-text reply for a task: cited prose, one code block, or a short paragraph."""
+def text_answer(task: str, planted: Sequence[str] = ()) -> str:
+    """The plain-text reply for a task: cited prose (also citing any planted urls, as a model
+    inventing sources would), one code block, or a short paragraph."""
     results = parse_search_results(task)
     if results is not None:
-        return _content_answer(task, results)
+        return _content_answer(task, results, planted)
     cls = classify(task)
     if cls.kind == "code":
         return _code_answer(task)
@@ -199,7 +109,7 @@ def _snippet(text: str) -> str:
     return sentence if len(sentence) <= 160 else sentence[:157].rstrip() + "..."
 
 
-def _content_answer(task: str, results: list[SearchResult]) -> str:
+def _content_answer(task: str, results: list[SearchResult], planted: Sequence[str]) -> str:
     topic = topic_of(task) or "the topic"
     title = " ".join(w[:1].upper() + w[1:] for w in topic.split())
     groups = [results[i::3] for i in range(3)]
@@ -216,12 +126,12 @@ def _content_answer(task: str, results: list[SearchResult]) -> str:
         marks = "".join(f"[{r.number}]" for r in group)
         detail = (_snippet(group[0].content) or _unmarked(group[0].title)).rstrip(".")
         paragraphs.append(f"{opener} {detail} {marks}.")
-    if results:
-        sources = "Sources:\n" + "\n".join(
-            f"[{r.number}] {_unmarked(r.title)} - {r.url}" for r in results
-        )
-    else:
-        sources = "Sources: none were provided."
+    if planted:
+        paragraphs.append(" ".join(f"See also {url} for more." for url in planted))
+    listed = [f"[{r.number}] {_unmarked(r.title)} - {r.url}" for r in results]
+    last = max((r.number for r in results), default=0)
+    listed += [f"[{last + i}] Planted - {url}" for i, url in enumerate(planted, start=1)]
+    sources = "Sources:\n" + "\n".join(listed) if listed else "Sources: none were provided."
     return f"# {title}\n\n" + "\n\n".join(paragraphs) + f"\n\n{sources}"
 
 

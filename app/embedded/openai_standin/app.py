@@ -7,6 +7,7 @@ import hashlib
 import json
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,26 +15,22 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.embedded._standin_control import FaultQueue, RequestLog, add_control_routes
 from app.embedded.openai_standin import answers
-from app.embedded.openai_standin._protocol import (
-    ChatRequest,
+from app.embedded.openai_standin._classify import classify, subject
+from app.embedded.openai_standin._control import (
     FaultPlan,
     LatencyUpdate,
-    OpenAIAPIError,
-    parse_chat_request,
+    PlantRequest,
+    request_entry,
+    truncated_json,
 )
-from app.embedded.openai_standin._schema_instance import schema_instance
+from app.embedded.openai_standin._protocol import ChatRequest, OpenAIAPIError, parse_chat_request
+from app.embedded.openai_standin._schema_instance import enum_values, schema_instance
 
 MODELS = {"gpt-4.1-mini": 1744318173, "gpt-4.1": 1744316542, "o3-mini": 1737146383}
 SYSTEM_FINGERPRINT = "fp_offline_standin"
 _ROUTES = "POST /v1/chat/completions, GET /v1/models and GET /v1/models/{model}"
-
-
-@dataclass
-class _Fault:
-    status: int
-    remaining: int
-    retry_after_ms: int | None
 
 
 @dataclass
@@ -43,7 +40,9 @@ class StandinState:
     latency_ms: int
     api_key: str | None
     by_model: Counter[str] = field(default_factory=Counter)
-    fault: _Fault | None = None
+    faults: FaultQueue[FaultPlan] = field(default_factory=FaultQueue)
+    requests: RequestLog = field(default_factory=RequestLog)
+    planted: list[str] = field(default_factory=list)
 
 
 def _digest(*parts: Any) -> str:
@@ -63,35 +62,52 @@ def _instance_of(schema: dict[str, Any], task: str, param: str) -> Any:
         ) from exc
 
 
-def _answer(req: ChatRequest) -> tuple[dict[str, Any], str]:
-    """The assistant message and finish reason for a validated request."""
-    task = req.task
-    message: dict[str, Any] = {"role": "assistant", "refusal": None, "annotations": []}
+def _schema(req: ChatRequest) -> dict[str, Any] | None:
+    """The JSON schema the request asks the answer to follow, if any."""
+    empty = {"type": "object", "properties": {}}
     if req.forced_tool is not None:
+        return req.forced_tool.get("parameters") or empty
+    fmt = req.response_format
+    if fmt is not None and fmt.get("type") == "json_schema":
+        return fmt["json_schema"].get("schema") or empty
+    return None
+
+
+def _answer(
+    req: ChatRequest, planted: Sequence[str], *, malformed: bool
+) -> tuple[dict[str, Any], str]:
+    """The assistant message and finish reason for a validated request."""
+    schema = _schema(req)
+    task = subject(req.user_turns, enum_values(schema))
+    message: dict[str, Any] = {"role": "assistant", "refusal": None, "annotations": []}
+    if req.forced_tool is not None and schema is not None:
         name = str(req.forced_tool.get("name", ""))
-        parameters = req.forced_tool.get("parameters") or {"type": "object", "properties": {}}
-        arguments = json.dumps(_instance_of(parameters, task, "tools[].function.parameters"))
+        arguments = json.dumps(_instance_of(schema, task, "tools[].function.parameters"))
         call_id = "call_" + _digest(name, arguments, task)[:24]
+        if malformed:
+            arguments = truncated_json(arguments)
         message["content"] = None
         message["tool_calls"] = [
             {"id": call_id, "type": "function", "function": {"name": name, "arguments": arguments}}
         ]
         return message, "tool_calls"
-    fmt = req.response_format
-    if fmt is not None and fmt.get("type") == "json_schema":
-        schema = fmt["json_schema"].get("schema") or {"type": "object", "properties": {}}
+    if schema is not None:
         message["content"] = json.dumps(_instance_of(schema, task, "response_format"))
-    elif fmt is not None:
-        cls = answers.classify(task)
+    elif req.response_format is not None:
+        cls = classify(task)
         reply = {"category": cls.kind, "confidence": cls.confidence, "reasoning": cls.reasoning}
         message["content"] = json.dumps(reply)
     else:
-        message["content"] = answers.text_answer(task)
+        message["content"] = answers.text_answer(task, planted)
+    if malformed:
+        message["content"] = truncated_json(message["content"])
     return message, "stop"
 
 
-def _completion(req: ChatRequest, body: dict[str, Any]) -> dict[str, Any]:
-    message, finish_reason = _answer(req)
+def _completion(
+    req: ChatRequest, body: dict[str, Any], planted: Sequence[str], *, malformed: bool
+) -> dict[str, Any]:
+    message, finish_reason = _answer(req, planted, malformed=malformed)
     prompt_tokens = answers.estimate_tokens("".join(text for _, text in req.texts))
     produced = message["content"] or "".join(
         c["function"]["name"] + c["function"]["arguments"] for c in message.get("tool_calls", [])
@@ -142,26 +158,23 @@ def _check_key(request: Request, state: StandinState) -> None:
         )
 
 
-def _injected_fault(state: StandinState, model: str) -> OpenAIAPIError | None:
-    fault = state.fault
-    if fault is None or fault.remaining <= 0:
-        return None
-    fault.remaining -= 1
-    headers = {} if fault.retry_after_ms is None else {"retry-after-ms": str(fault.retry_after_ms)}
-    if fault.status == 429:
-        return OpenAIAPIError(
-            429,
-            f"Rate limit reached for {model} (injected by the offline stand-in).",
-            kind="requests",
-            code="rate_limit_exceeded",
-            headers=headers,
-        )
-    return OpenAIAPIError(
-        fault.status,
-        "The server had an error while processing your request (injected by the offline stand-in).",
-        kind="server_error",
-        headers=headers,
-    )
+async def _complete(request: Request, body: Any, state: StandinState) -> dict[str, Any]:
+    """Check, fault and answer one chat completion; raises OpenAIAPIError for error answers."""
+    _check_key(request, state)
+    req = parse_chat_request(body)
+    fault = state.faults.take(lambda plan: plan.fits(structured=req.structured))
+    delay_ms = state.latency_ms
+    if fault is not None:
+        delay_ms += fault.delay_ms or 0
+    if delay_ms > 0:
+        await asyncio.sleep(delay_ms / 1000)
+    error = fault.error(req.model) if fault is not None else None
+    if error is not None:
+        raise error
+    malformed = fault is not None and fault.malformed
+    completion = _completion(req, body, state.planted, malformed=malformed)
+    state.by_model[req.model] += 1
+    return completion
 
 
 def create_app(latency_ms: int, api_key: str | None = None) -> FastAPI:
@@ -183,20 +196,19 @@ def create_app(latency_ms: int, api_key: str | None = None) -> FastAPI:
 
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> JSONResponse:
-        _check_key(request, state)
         try:
             body = json.loads(await request.body())
         except ValueError:
             body = None
-        req = parse_chat_request(body)
-        fault = _injected_fault(state, req.model)
-        if fault is not None:
-            raise fault
-        if state.latency_ms > 0:
-            await asyncio.sleep(state.latency_ms / 1000)
-        completion = _completion(req, body)
-        state.by_model[req.model] += 1
-        return JSONResponse(completion, headers={"x-request-id": "req_" + completion["id"][9:]})
+        entry = request_entry(body)
+        state.requests.add(entry)
+        try:
+            completion = await _complete(request, body, state)
+        except OpenAIAPIError as exc:
+            entry["status"] = exc.status
+            return exc.response(request_id=entry["id"])
+        entry["status"], entry["usage"] = 200, completion["usage"]
+        return JSONResponse(completion, headers={"x-request-id": entry["id"]})
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> dict[str, Any]:
@@ -224,22 +236,22 @@ def create_app(latency_ms: int, api_key: str | None = None) -> FastAPI:
             "latency_ms": state.latency_ms,
         }
 
-    @app.post("/_standin/reset")
-    async def reset() -> dict[str, Any]:
-        state.by_model.clear()
-        state.fault = None
-        return {"chat_completions": 0, "by_model": {}, "latency_ms": state.latency_ms}
-
     @app.post("/_standin/latency")
     async def set_latency(update: LatencyUpdate) -> dict[str, int]:
         state.latency_ms = update.ms
         return {"latency_ms": state.latency_ms}
 
-    @app.post("/_standin/faults")
-    async def set_faults(plan: FaultPlan) -> dict[str, Any]:
-        state.fault = _Fault(plan.status, plan.count, plan.retry_after_ms)
-        return plan.model_dump()
+    @app.post("/_standin/plant")
+    async def plant(planted: PlantRequest) -> dict[str, list[str]]:
+        state.planted.append(planted.url)
+        return {"planted": state.planted}
 
+    def reset() -> dict[str, Any]:
+        state.by_model.clear()
+        state.planted.clear()
+        return {"chat_completions": 0, "by_model": {}, "latency_ms": state.latency_ms}
+
+    add_control_routes(app, state.faults, state.requests, FaultPlan, reset)
     return app
 
 

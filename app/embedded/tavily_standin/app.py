@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from app.embedded._standin_control import FaultQueue, RequestLog, add_control_routes
+from app.embedded.tavily_standin._control import SearchFault
 
 MAX_RESULTS = 20
 DEFAULT_MAX_RESULTS = 5
@@ -76,10 +80,12 @@ class TavilyAPIError(Exception):
 
 
 @dataclass
-class SearchCounter:
-    """How many searches the stand-in answered since start or reset."""
+class StandinState:
+    """Searches answered since start or reset, the faults waiting, and the last searches."""
 
     searches: int = 0
+    faults: FaultQueue[SearchFault] = field(default_factory=FaultQueue)
+    log: RequestLog = field(default_factory=RequestLog)
 
 
 def _topic(query: str) -> str:
@@ -182,11 +188,28 @@ def _check_key(request: Request, body: dict[str, Any], api_key: str | None) -> N
         )
 
 
+async def _search(
+    request: Request, body: Any, state: StandinState, api_key: str | None
+) -> dict[str, Any]:
+    """Check, fault and answer one search; raises TavilyAPIError for error answers."""
+    _check_key(request, body if isinstance(body, dict) else {}, api_key)
+    if not isinstance(body, dict):
+        raise TavilyAPIError(400, "Invalid request body: expected a JSON object.")
+    fault = state.faults.take()
+    if fault is not None and fault.delay_ms:
+        await asyncio.sleep(fault.delay_ms / 1000)
+    if fault is not None and fault.status is not None:
+        raise TavilyAPIError(fault.status, fault.message)
+    response = search_response(body)
+    state.searches += 1
+    return response
+
+
 def create_app(api_key: str | None = None) -> FastAPI:
     """The stand-in app; with api_key set only that key passes, else any non-empty one."""
-    counter = SearchCounter()
+    state = StandinState()
     app = FastAPI(title="Tavily stand-in (offline)", docs_url=None, redoc_url=None)
-    app.state.counter = counter
+    app.state.standin = state
 
     @app.exception_handler(TavilyAPIError)
     async def _api_error(_: Request, exc: TavilyAPIError) -> JSONResponse:
@@ -201,25 +224,30 @@ def create_app(api_key: str | None = None) -> FastAPI:
         return TavilyAPIError(exc.status_code, message).response()
 
     @app.post("/search")
-    async def search(request: Request) -> dict[str, Any]:
+    async def search(request: Request) -> Any:
         try:
             body = json.loads(await request.body())
         except ValueError:
             body = None
-        _check_key(request, body if isinstance(body, dict) else {}, api_key)
-        if not isinstance(body, dict):
-            raise TavilyAPIError(400, "Invalid request body: expected a JSON object.")
-        response = search_response(body)
-        counter.searches += 1
+        sent = body if isinstance(body, dict) else {}
+        # Logged as sent, with the status once answered (null while a delay holds it).
+        entry = {"query": sent.get("query"), "max_results": sent.get("max_results"), "status": None}
+        state.log.add(entry)
+        try:
+            response = await _search(request, body, state, api_key)
+        except TavilyAPIError as exc:
+            entry["status"] = exc.status
+            return exc.response()
+        entry["status"] = 200
         return response
 
     @app.get("/_standin/stats")
     async def stats() -> dict[str, int]:
-        return {"searches": counter.searches}
+        return {"searches": state.searches}
 
-    @app.post("/_standin/reset")
-    async def reset() -> dict[str, int]:
-        counter.searches = 0
+    def reset() -> dict[str, int]:
+        state.searches = 0
         return {"searches": 0}
 
+    add_control_routes(app, state.faults, state.log, SearchFault, reset)
     return app

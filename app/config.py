@@ -155,16 +155,24 @@ class SecuritySettings(_Group):
 
 
 class WorkerSettings(_Group):
-    concurrency: Annotated[int, Field(ge=1, le=1024)] = Field(
-        default=32, validation_alias=AliasChoices("WORKER_CONCURRENCY")
+    concurrency: Annotated[int, Field(ge=1, le=1024)] = _env("WORKER_CONCURRENCY", 32)
+    queue: str = _env("WORKER_QUEUE", "agent_tasks")
+    # A worker renews its lease every third of it; a dead worker's task is reclaimed once the
+    # lease ran out and the reconciler passed (recovery time <= lease + reconcile interval).
+    lease_seconds: Annotated[float, Field(ge=1)] = _env("TASK_LEASE_SECONDS", 30.0)
+    task_timeout_seconds: Annotated[float, Field(ge=1)] = _env("TASK_TIMEOUT_SECONDS", 600.0)
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = _env("TASK_MAX_ATTEMPTS", 3)
+    dispatch_stale_seconds: Annotated[float, Field(ge=1)] = _env("DISPATCH_STALE_SECONDS", 60.0)
+    reconcile_interval_seconds: Annotated[float, Field(gt=0)] = _env(
+        "RECONCILE_INTERVAL_SECONDS", 10.0
     )
-    queue: str = Field(default="agent_tasks", validation_alias=AliasChoices("WORKER_QUEUE"))
-    lease_seconds: Annotated[int, Field(ge=5)] = Field(
-        default=120, validation_alias=AliasChoices("TASK_LEASE_SECONDS")
+    shutdown_grace_seconds: Annotated[float, Field(ge=0)] = _env(
+        "WORKER_SHUTDOWN_GRACE_SECONDS", 30.0
     )
-    task_timeout_seconds: Annotated[int, Field(ge=1)] = Field(
-        default=600, validation_alias=AliasChoices("TASK_TIMEOUT_SECONDS")
-    )
+
+    @property
+    def lease_renew_seconds(self) -> float:
+        return self.lease_seconds / 3
 
 
 class AgentSettings(_Group):

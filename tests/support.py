@@ -64,6 +64,28 @@ class Service:
             if any(marker in str(m.get("content")) for m in r["messages"])
         ]
 
+    def process(self, name: str) -> ManagedProcess:
+        """The running process started under name (redis, mongo, api, worker1...)."""
+        [found] = [p for p in self.topology.processes if p.name == name and not p.stopped]
+        return found
+
+    def worker_by_pid(self, pid: int) -> ManagedProcess:
+        [found] = [w for w in self.workers if w.pid == pid]
+        return found
+
+    def replace_worker(self, dead: ManagedProcess, concurrency: int = 4) -> ManagedProcess:
+        """Start a fresh worker in place of a dead one and wait until it consumes."""
+        self.workers.remove(dead)
+        fresh = self.topology.start_worker(f"{dead.name}r", concurrency=concurrency)
+        self.topology.wait_worker_ready(fresh)
+        self.workers.append(fresh)
+        return fresh
+
+    def restart_redis(self) -> ManagedProcess:
+        """A fresh, empty redis-server on the same port (the old one must be dead)."""
+        port = int(self.topology.env["REDIS_URL"].rsplit(":", 1)[1].split("/")[0])
+        return self.topology.start_redis(port=port)
+
     def wait_final(self, http: httpx.Client, task_id: str, timeout: float = 30) -> dict[str, Any]:
         """Poll the task until it reaches a final status."""
         deadline = time.monotonic() + timeout

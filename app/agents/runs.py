@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -62,6 +63,10 @@ class RunRecorder:
         try:
             with bind_run(context):
                 yield handle
+        except asyncio.CancelledError:
+            # Cancelled on request, or the attempt lost its lease: the run did not finish.
+            await self._close(handle, RunStatus.CANCELLED, None)
+            raise
         except Exception as exc:
             error = error_info(exc) if isinstance(exc, AgentError) else _internal(exc)
             await self._close(handle, RunStatus.FAILED, error)

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
 from app.domain.models import (
     AgentRun,
+    AttemptRecord,
     Citation,
     RequestInfo,
     RoutingDecision,
@@ -77,6 +78,9 @@ class TaskOut(BaseModel):
     usage: Usage
     attempt: int
     deferrals: int
+    reclaims: int
+    cancel_requested: bool
+    history: list[AttemptRecord] = Field(description="How earlier attempts ended (retries).")
     created_at: datetime
     queued_at: datetime
     started_at: datetime | None

@@ -18,10 +18,11 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     return {
         "broker_url": settings.redis_url,
         "broker_connection_retry_on_startup": True,
+        "broker_connection_timeout": 2,
         "broker_transport_options": {
             # Must exceed the hard time limit so a running task is never redelivered under it.
             "visibility_timeout": settings.worker.task_timeout_seconds + 300,
-            "socket_connect_timeout": 5,
+            "socket_connect_timeout": 2,
             "socket_timeout": 10,
         },
         "task_serializer": "json",
@@ -36,13 +37,20 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_reject_on_worker_lost": True,
         "task_time_limit": settings.worker.task_timeout_seconds + 60,
         "task_publish_retry": True,
+        # A publish that fails leaves the task queued in MongoDB for the reconciler: fail fast.
         "task_publish_retry_policy": {
-            "max_retries": 2,
+            "max_retries": 1,
             "interval_start": 0,
-            "interval_step": 0.5,
-            "interval_max": 1,
+            "interval_step": 0.2,
+            "interval_max": 0.2,
         },
         "worker_prefetch_multiplier": 1,
+        # Losing the broker means unacknowledged messages come back: stop those runs rather
+        # than finish them twice; the claim (compare-and-set) makes the redelivery safe.
+        "worker_cancel_long_running_tasks_on_connection_loss": True,
+        # SIGTERM: stop taking messages, let running tasks finish for this long, then hand the
+        # rest back (acks_late) for another worker.
+        "worker_soft_shutdown_timeout": settings.worker.shutdown_grace_seconds,
         "worker_pool": "threads",
         "worker_concurrency": settings.worker.concurrency,
         "worker_hijack_root_logger": False,

@@ -9,6 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 import structlog
+from redis.asyncio import Redis
 
 from app.agents.base import Agent, AgentDeps, AgentOutput
 from app.agents.peer import PeerContext, PeerState, build_peer_graph
@@ -18,6 +19,7 @@ from app.agents.tools.web_search import TavilySearch
 from app.config import Settings
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
+from app.dispatch.reconciler import Reconciler
 from app.domain.errors import AgentError
 from app.domain.models import Message, RoutingDecision, Task, TaskErrorInfo, TaskResult, utcnow
 from app.llm import LLMClient
@@ -31,6 +33,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     DEFERRED = "deferred"
+    CANCELLED = "cancelled"
     SKIPPED = "skipped"
 
 
@@ -44,8 +47,9 @@ class WorkerDeps:
     llm: LLMClient
     graph: Any
     dispatcher: Dispatcher
+    redis: Redis
     worker_id: str
-    indexes: asyncio.Task[None]
+    background: list[asyncio.Task[None]]
 
     @classmethod
     async def open(
@@ -56,19 +60,27 @@ class WorkerDeps:
     ) -> WorkerDeps:
         """Open the store and build the agents (from `agents`) and the compiled graph."""
         store = open_store(settings)
-        # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
-        indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         llm = LLMClient(settings.llm)
         llm.warm_up()
         deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         registry = AgentRegistry.build(deps, agents)
         graph = build_peer_graph(registry.names)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
-        return cls(settings, store, registry, llm, graph, dispatcher, worker_id, indexes)
+        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
+        background = [
+            # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
+            asyncio.create_task(store.ensure_indexes_when_reachable()),
+            asyncio.create_task(reconciler.run_forever()),
+        ]
+        return cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id, background)
 
     async def close(self) -> None:
-        self.indexes.cancel()
+        for job in self.background:
+            job.cancel()
+        await asyncio.gather(*self.background, return_exceptions=True)
         self.dispatcher.close()
+        await self.redis.aclose()
         await self.store.close()
 
 
@@ -99,22 +111,54 @@ async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
         ),
         min_confidence=settings.agents.router_min_confidence,
     )
+    run = asyncio.create_task(deps.graph.ainvoke(state, context=context))
+    watch = asyncio.create_task(_watch(deps, task, run))
     try:
-        final: PeerState = await asyncio.wait_for(
-            deps.graph.ainvoke(state, context=context),
-            timeout=settings.worker.task_timeout_seconds,
-        )
+        final: PeerState = await asyncio.wait_for(run, timeout=settings.worker.task_timeout_seconds)
+    except asyncio.CancelledError:
+        if not watch.done():
+            raise  # the worker itself is being cancelled, not the run
+        return await _stopped(deps, task, watch.result())
     except AgentError as exc:
         if exc.deferrable and task.deferrals < settings.llm.defer_max:
             return await _defer(deps, task, exc)
         return await _fail(deps, task, exc.code, exc.message)
     except TimeoutError:
         limit = settings.worker.task_timeout_seconds
-        return await _fail(deps, task, "TIMEOUT", f"The task ran longer than {limit}s.")
+        return await _fail(deps, task, "TIMEOUT", f"The task ran longer than {limit:g}s.")
     except Exception as exc:
         log.exception("task_crashed")
         return await _fail(deps, task, "INTERNAL_ERROR", str(exc) or type(exc).__name__)
+    finally:
+        watch.cancel()
     return await _finish(deps, task, final)
+
+
+class Stop(StrEnum):
+    CANCEL_REQUESTED = "cancel_requested"
+    LEASE_LOST = "lease_lost"
+
+
+async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop:
+    """Renew the lease while the run lasts; stop the run at once on cancel or lost lease."""
+    worker = deps.settings.worker
+    while True:
+        await asyncio.sleep(worker.lease_renew_seconds)
+        beat = await deps.store.tasks.heartbeat(task.task_id, task.attempt, worker.lease_seconds)
+        if not beat.owned or beat.cancel_requested:
+            run.cancel()
+            return Stop.LEASE_LOST if not beat.owned else Stop.CANCEL_REQUESTED
+
+
+async def _stopped(deps: WorkerDeps, task: Task, why: Stop) -> Outcome:
+    if why is Stop.LEASE_LOST:
+        # Another attempt owns the task now; nothing this attempt did may be written.
+        log.warning("task_lease_lost", attempt=task.attempt)
+        return Outcome.SKIPPED
+    if not await deps.store.tasks.finish_cancelled(task.task_id, task.attempt):
+        return Outcome.SKIPPED
+    log.info("task_cancelled", attempt=task.attempt)
+    return Outcome.CANCELLED
 
 
 async def _finish(deps: WorkerDeps, task: Task, final: PeerState) -> Outcome:
@@ -149,7 +193,7 @@ async def _defer(deps: WorkerDeps, task: Task, exc: AgentError) -> Outcome:
     """Give the task back to the queue for later, waiting longer after each deferral."""
     delay = min(deps.settings.llm.defer_seconds * 2**task.deferrals, MAX_DEFER_SECONDS)
     error = TaskErrorInfo(type=exc.code, message=exc.message)
-    if not await deps.store.tasks.requeue(task.task_id, task.attempt, error):
+    if not await deps.store.tasks.requeue(task.task_id, task.attempt, error, delay):
         return Outcome.SKIPPED
     await deps.dispatcher.enqueue(task.task_id, countdown=delay)
     log.warning("task_deferred", deferrals=task.deferrals + 1, delay_s=delay, reason=exc.code)

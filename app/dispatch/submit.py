@@ -1,22 +1,42 @@
-"""Accept a task: persist it first (source of truth), then enqueue it."""
+"""Accept a task: persist it first (source of truth), then enqueue it; idempotent on request."""
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import json
 import uuid
 from dataclasses import dataclass
 
 from pymongo.errors import PyMongoError
 
 from app.dispatch.enqueue import Dispatcher
-from app.domain.errors import StoreUnavailable
+from app.domain.errors import IdempotencyConflict, StoreUnavailable
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
-from app.store import TaskRepository
+from app.store import IdempotencyRepository, TaskRepository
+
+REPLAY_WAIT_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
 class Submitted:
     task: Task
     dispatched: bool
+    replayed: bool = False
+
+
+@dataclass(frozen=True)
+class Idempotency:
+    """The caller's Idempotency-Key and where keys are kept."""
+
+    key: str
+    keys: IdempotencyRepository
+
+
+def fingerprint(text: str, session_id: str | None) -> str:
+    """What makes two submissions "the same body"."""
+    body = json.dumps({"task": text, "session_id": session_id}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 async def submit_task(
@@ -27,11 +47,41 @@ async def submit_task(
     text: str,
     session_id: str | None,
     request: RequestInfo,
+    idempotency: Idempotency | None = None,
 ) -> Submitted:
-    """Store the task as queued, then publish it; a lost publish leaves it queued, not lost."""
+    """Store the task as queued, then publish it; a lost publish leaves it queued, not lost.
+
+    With an Idempotency-Key, the same key and body return the task the first request created
+    (no second task, no second enqueue); the same key with another body is a conflict.
+    """
+    try:
+        return await _submit(tasks, dispatcher, owner, text, session_id, request, idempotency)
+    except PyMongoError as exc:
+        raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc
+
+
+async def _submit(
+    tasks: TaskRepository,
+    dispatcher: Dispatcher,
+    owner: str,
+    text: str,
+    session_id: str | None,
+    request: RequestInfo,
+    idempotency: Idempotency | None,
+) -> Submitted:
+    task_id = str(uuid.uuid4())
+    if idempotency is not None:
+        digest = fingerprint(text, session_id)
+        held = await idempotency.keys.reserve(owner, idempotency.key, digest, task_id)
+        if not held.created:
+            if held.fingerprint != digest:
+                raise IdempotencyConflict(
+                    "This Idempotency-Key was already used with a different request body."
+                )
+            return Submitted(await _original(tasks, held.task_id, owner), True, replayed=True)
     now = utcnow()
     task = Task(
-        task_id=str(uuid.uuid4()),
+        task_id=task_id,
         owner=owner,
         session_id=session_id or str(uuid.uuid4()),
         task=text,
@@ -43,7 +93,23 @@ async def submit_task(
     )
     try:
         await tasks.create(task)
-    except PyMongoError as exc:
-        raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc
+    except PyMongoError:
+        if idempotency is not None:
+            await idempotency.keys.release(owner, idempotency.key, task_id)
+        raise
     dispatched = await dispatcher.enqueue(task.task_id, request.request_id)
     return Submitted(task=task, dispatched=dispatched)
+
+
+async def _original(tasks: TaskRepository, task_id: str, owner: str) -> Task:
+    """The task the first request with this key created (it may still be being stored)."""
+    deadline = asyncio.get_running_loop().time() + REPLAY_WAIT_SECONDS
+    while True:
+        task = await tasks.get_for_owner(task_id, owner)
+        if task is not None:
+            return task
+        if asyncio.get_running_loop().time() > deadline:
+            raise IdempotencyConflict(
+                "The first request with this Idempotency-Key is still in progress; retry later."
+            )
+        await asyncio.sleep(0.05)

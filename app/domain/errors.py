@@ -39,6 +39,16 @@ class SessionNotFound(AppError):
         super().__init__(f"Session {session_id} has no messages of yours.")
 
 
+class InvalidTransition(AppError):
+    code = "INVALID_TRANSITION"
+    status = 409
+
+
+class IdempotencyConflict(AppError):
+    code = "IDEMPOTENCY_KEY_REUSED"
+    status = 409
+
+
 class InvalidCursor(AppError):
     code = "INVALID_CURSOR"
     status = 400

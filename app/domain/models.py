@@ -35,6 +35,9 @@ class RunStatus(StrEnum):
     RUNNING = "running"
     COMPLETED = "completed"
     FAILED = "failed"
+    CANCELLED = "cancelled"
+    # The attempt lost its lease (its worker died or stalled); another attempt took over.
+    ABANDONED = "abandoned"
 
 
 class _Doc(BaseModel):
@@ -84,6 +87,17 @@ class RequestInfo(_Doc):
     request_id: str | None = None
 
 
+class AttemptRecord(_Doc):
+    """How an earlier attempt ended, kept when a task is retried."""
+
+    attempt: int
+    status: TaskStatus
+    error: TaskErrorInfo | None = None
+    result_summary: str | None = None
+    started_at: datetime | None = None
+    completed_at: datetime | None = None
+
+
 class Task(_Doc):
     """A task as stored in the `tasks` collection (`_id` is the task id)."""
 
@@ -100,6 +114,9 @@ class Task(_Doc):
     usage: Usage = Field(default_factory=Usage)
     attempt: int = 0
     deferrals: int = 0
+    reclaims: int = 0
+    cancel_requested: bool = False
+    history: list[AttemptRecord] = Field(default_factory=list)
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     created_at: datetime

@@ -2,12 +2,14 @@
 
 from app.store.agent_runs import AgentRunRepository
 from app.store.client import Store, open_store
+from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.tasks import TaskFilters, TaskPage, TaskRepository
 from app.store.tool_executions import ToolExecutionRepository
 
 __all__ = [
     "AgentRunRepository",
+    "IdempotencyRepository",
     "MessageRepository",
     "Store",
     "TaskFilters",

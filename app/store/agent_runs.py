@@ -55,7 +55,18 @@ class AgentRunRepository:
             "llm_retries": llm_retries,
             "tool_calls": tool_calls,
         }
-        await self._runs.update_one({"_id": run.run_id}, {"$set": fields})
+        # Only a running run closes: one the reconciler marked abandoned stays abandoned.
+        await self._runs.update_one(
+            {"_id": run.run_id, "status": RunStatus.RUNNING.value}, {"$set": fields}
+        )
+
+    async def abandon(self, task_id: str, attempt: int) -> int:
+        """Mark the still-running runs of an attempt that lost its lease as abandoned."""
+        outcome = await self._runs.update_many(
+            {"task_id": task_id, "attempt": attempt, "status": RunStatus.RUNNING.value},
+            {"$set": {"status": RunStatus.ABANDONED.value, "finished_at": utcnow()}},
+        )
+        return outcome.modified_count
 
     async def total_usage(self, task_id: str) -> Usage:
         """The usage of every run of the task, all attempts included (what it cost)."""

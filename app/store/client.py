@@ -13,6 +13,7 @@ from pymongo.errors import PyMongoError
 
 from app.config import Settings
 from app.store.agent_runs import AgentRunRepository
+from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.tasks import TaskRepository
 from app.store.tool_executions import ToolExecutionRepository
@@ -31,6 +32,7 @@ class Store:
     agent_runs: AgentRunRepository
     messages: MessageRepository
     tool_executions: ToolExecutionRepository
+    idempotency: IdempotencyRepository
 
     async def ensure_indexes(self) -> None:
         """Create every index the repositories rely on (idempotent)."""
@@ -38,6 +40,7 @@ class Store:
         await self.agent_runs.ensure_indexes()
         await self.messages.ensure_indexes()
         await self.tool_executions.ensure_indexes()
+        await self.idempotency.ensure_indexes()
 
     async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
         """Create the indexes, retrying while the server is unreachable (start-up order free)."""
@@ -80,4 +83,5 @@ def open_store(settings: Settings) -> Store:
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
         tool_executions=ToolExecutionRepository(db["tool_executions"]),
+        idempotency=IdempotencyRepository(db["idempotency_keys"]),
     )

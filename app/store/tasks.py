@@ -6,7 +6,7 @@ import base64
 import binascii
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
@@ -14,6 +14,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 
 from app.domain.errors import InvalidCursor
 from app.domain.models import (
+    AttemptRecord,
     RoutingDecision,
     Task,
     TaskErrorInfo,
@@ -36,6 +37,12 @@ class TaskFilters:
 
 
 @dataclass(frozen=True)
+class Heartbeat:
+    owned: bool
+    cancel_requested: bool
+
+
+@dataclass(frozen=True)
 class TaskPage:
     tasks: list[Task]
     next_cursor: str | None
@@ -52,8 +59,10 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         created, task_id = json.loads(base64.urlsafe_b64decode(padded))
-        return datetime.fromisoformat(created), str(task_id)
-    except (ValueError, TypeError, binascii.Error) as exc:
+        when = datetime.fromisoformat(created)
+        # MongoDB stores UTC: a date that does not fit in UTC is not one we issued.
+        return when.astimezone(UTC) if when.tzinfo else when, str(task_id)
+    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InvalidCursor("The cursor is not one this API returned.") from exc
 
 
@@ -128,7 +137,7 @@ class TaskRepository:
         next_cursor = encode_cursor(tasks[-1]) if len(docs) > limit else None
         return TaskPage(tasks=tasks, next_cursor=next_cursor)
 
-    async def claim(self, task_id: str, worker_id: str, lease_seconds: int) -> Task | None:
+    async def claim(self, task_id: str, worker_id: str, lease_seconds: float) -> Task | None:
         """Move a queued task to processing for this worker; None if it is not queued."""
         now = utcnow()
         doc = await self._tasks.find_one_and_update(
@@ -155,7 +164,21 @@ class TaskRepository:
             {"routing": routing.model_dump(), "selected_agent": routing.agent_name},
         )
 
-    async def requeue(self, task_id: str, attempt: int, reason: TaskErrorInfo) -> bool:
+    async def heartbeat(self, task_id: str, attempt: int, lease_seconds: float) -> Heartbeat:
+        """Renew the attempt's lease; say whether it still owns the task and if cancel is asked."""
+        now = utcnow()
+        doc = await self._tasks.find_one_and_update(
+            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
+            {"$set": {"lease_expires_at": now + timedelta(seconds=lease_seconds)}},
+            projection={"cancel_requested": 1},
+        )
+        if doc is None:
+            return Heartbeat(owned=False, cancel_requested=False)
+        return Heartbeat(owned=True, cancel_requested=bool(doc.get("cancel_requested")))
+
+    async def requeue(
+        self, task_id: str, attempt: int, reason: TaskErrorInfo, delay_seconds: float
+    ) -> bool:
         """Give a processing task back to the queue (deferred), keeping why in last_error."""
         now = utcnow()
         outcome = await self._tasks.update_one(
@@ -163,7 +186,8 @@ class TaskRepository:
             {
                 "$set": {
                     "status": TaskStatus.QUEUED.value,
-                    "queued_at": now,
+                    # Due when the deferral ends: the reconciler counts staleness from then.
+                    "queued_at": now + timedelta(seconds=delay_seconds),
                     "updated_at": now,
                     "worker_id": None,
                     "lease_expires_at": None,
@@ -191,6 +215,150 @@ class TaskRepository:
             TaskStatus.FAILED,
             {"error": error.model_dump(), "usage": usage.model_dump()},
         )
+
+    async def finish_cancelled(self, task_id: str, attempt: int) -> bool:
+        """The worker stopped the attempt because cancel was requested."""
+        return await self._finish(
+            task_id,
+            attempt,
+            TaskStatus.CANCELLED,
+            {"error": {"type": "CANCELLED", "message": "Cancelled on request while running."}},
+        )
+
+    async def cancel_waiting(self, task_id: str, owner: str) -> Task | None:
+        """Cancel a task no worker holds (queued or awaiting approval) at once."""
+        now = utcnow()
+        doc = await self._tasks.find_one_and_update(
+            {
+                "_id": task_id,
+                "owner": owner,
+                "status": {"$in": [TaskStatus.QUEUED.value, TaskStatus.AWAITING_APPROVAL.value]},
+            },
+            {
+                "$set": {
+                    "status": TaskStatus.CANCELLED.value,
+                    "error": {"type": "CANCELLED", "message": "Cancelled on request."},
+                    "completed_at": now,
+                    "updated_at": now,
+                    "lease_expires_at": None,
+                }
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return Task.model_validate(doc) if doc else None
+
+    async def request_cancel(self, task_id: str, owner: str) -> Task | None:
+        """Ask the worker running the task to stop at its next step."""
+        doc = await self._tasks.find_one_and_update(
+            {"_id": task_id, "owner": owner, "status": TaskStatus.PROCESSING.value},
+            {"$set": {"cancel_requested": True, "updated_at": utcnow()}},
+            return_document=ReturnDocument.AFTER,
+        )
+        return Task.model_validate(doc) if doc else None
+
+    async def retry(self, task: Task) -> Task | None:
+        """Queue a failed or cancelled task again; the attempt that ended goes to history."""
+        now = utcnow()
+        ended = AttemptRecord(
+            attempt=task.attempt,
+            status=task.status,
+            error=task.error,
+            result_summary=task.result.summary if task.result else None,
+            started_at=task.started_at,
+            completed_at=task.completed_at,
+        )
+        doc = await self._tasks.find_one_and_update(
+            # Compare-and-set on what we read: a concurrent retry or change wins, we do nothing.
+            {"_id": task.task_id, "status": task.status.value, "updated_at": task.updated_at},
+            {
+                "$set": {
+                    "status": TaskStatus.QUEUED.value,
+                    "queued_at": now,
+                    "updated_at": now,
+                    "error": None,
+                    "last_error": None,
+                    "result": None,
+                    "completed_at": None,
+                    "cancel_requested": False,
+                    "deferrals": 0,
+                    "reclaims": 0,
+                },
+                "$push": {"history": ended.model_dump()},
+            },
+            return_document=ReturnDocument.AFTER,
+        )
+        return Task.model_validate(doc) if doc else None
+
+    async def stale_queued(self, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
+        """Queued tasks due before `due_before` (their message may be lost): (id, queued_at)."""
+        cursor = (
+            self._tasks.find(
+                {"status": TaskStatus.QUEUED.value, "queued_at": {"$lt": due_before}},
+                {"queued_at": 1},
+            )
+            .sort([("queued_at", ASCENDING)])
+            .limit(limit)
+        )
+        return [(doc["_id"], doc["queued_at"]) async for doc in cursor]
+
+    async def mark_redispatched(self, task_id: str, queued_at: datetime) -> bool:
+        """Restart a stale task's clock before sending it again (one sender wins)."""
+        outcome = await self._tasks.update_one(
+            {"_id": task_id, "status": TaskStatus.QUEUED.value, "queued_at": queued_at},
+            {"$set": {"queued_at": utcnow()}, "$inc": {"dispatches": 1}},
+        )
+        return outcome.modified_count == 1
+
+    async def expired_leases(self, now: datetime, limit: int) -> list[Task]:
+        """Processing tasks whose lease ran out: their worker died or stalled."""
+        cursor = self._tasks.find(
+            {"status": TaskStatus.PROCESSING.value, "lease_expires_at": {"$lt": now}}
+        ).limit(limit)
+        return [Task.model_validate(doc) async for doc in cursor]
+
+    async def reclaim(self, task: Task, now: datetime) -> bool:
+        """Take an expired attempt back to the queue (only if it is still the expired one)."""
+        outcome = await self._tasks.update_one(
+            {
+                "_id": task.task_id,
+                "status": TaskStatus.PROCESSING.value,
+                "attempt": task.attempt,
+                "lease_expires_at": {"$lt": now},
+            },
+            {
+                "$set": {
+                    "status": TaskStatus.QUEUED.value,
+                    "queued_at": now,
+                    "updated_at": now,
+                    "worker_id": None,
+                    "lease_expires_at": None,
+                },
+                "$inc": {"reclaims": 1},
+            },
+        )
+        return outcome.modified_count == 1
+
+    async def fail_expired(self, task: Task, now: datetime, error: TaskErrorInfo) -> bool:
+        """Fail an expired attempt that was the last one allowed."""
+        outcome = await self._tasks.update_one(
+            {
+                "_id": task.task_id,
+                "status": TaskStatus.PROCESSING.value,
+                "attempt": task.attempt,
+                "lease_expires_at": {"$lt": now},
+            },
+            {
+                "$set": {
+                    "status": TaskStatus.FAILED.value,
+                    "error": error.model_dump(),
+                    "completed_at": now,
+                    "updated_at": now,
+                    "lease_expires_at": None,
+                },
+                "$inc": {"reclaims": 1},
+            },
+        )
+        return outcome.modified_count == 1
 
     async def _finish(
         self, task_id: str, attempt: int, status: TaskStatus, fields: Document

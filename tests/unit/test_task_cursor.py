@@ -24,7 +24,17 @@ def test_cursor_round_trips() -> None:
     assert decode_cursor(encode_cursor(task)) == (now, "t-1")
 
 
-@pytest.mark.parametrize("cursor", ["", "not-base64!", "bm90IGpzb24", "WzEsMiwzXQ"])
+@pytest.mark.parametrize(
+    "cursor",
+    # the last holds ["0001-01-01T00:00:00+01:00", "a"]: a date that does not fit in UTC
+    [
+        "",
+        "not-base64!",
+        "bm90IGpzb24",
+        "WzEsMiwzXQ",
+        "WyIwMDAxLTAxLTAxVDAwOjAwOjAwKzAxOjAwIiwgImEiXQ",
+    ],
+)
 def test_foreign_cursor_is_refused(cursor: str) -> None:
     with pytest.raises(InvalidCursor):
         decode_cursor(cursor)

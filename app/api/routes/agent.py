@@ -2,29 +2,53 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request, status
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Request, Response, status
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import ErrorBody, ExecuteRequest, ExecuteResponse
-from app.dispatch.submit import submit_task
+from app.dispatch.submit import Idempotency, submit_task
 from app.domain.models import RequestInfo
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
 
 ACCEPTED = "Task accepted and queued."
 DELAYED = "Task accepted; dispatch to the workers is delayed and will be retried."
+REPLAYED = "Task already accepted with this Idempotency-Key."
 
 
 @router.post(
     "/execute",
     status_code=status.HTTP_202_ACCEPTED,
     response_model=ExecuteResponse,
-    responses={401: {"model": ErrorBody}, 413: {"model": ErrorBody}, 503: {"model": ErrorBody}},
+    responses={
+        400: {"model": ErrorBody, "description": "The body is not UTF-8 JSON."},
+        401: {"model": ErrorBody},
+        409: {"model": ErrorBody},
+        413: {"model": ErrorBody},
+        503: {"model": ErrorBody},
+    },
 )
 async def execute(
-    body: ExecuteRequest, caller: Caller, services: ServicesDep, request: Request
+    body: ExecuteRequest,
+    caller: Caller,
+    services: ServicesDep,
+    request: Request,
+    response: Response,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            pattern=r"^[\x21-\x7e]{1,255}$",
+            description="Same key and body within 24 h: the original task, not a new one.",
+        ),
+    ] = None,
 ) -> ExecuteResponse:
     """Persist the task and enqueue it for a worker; poll GET /v1/tasks/{task_id}."""
+    idempotency = (
+        Idempotency(idempotency_key, services.store.idempotency) if idempotency_key else None
+    )
     submitted = await submit_task(
         services.store.tasks,
         services.dispatcher,
@@ -36,11 +60,14 @@ async def execute(
             user_agent=request.headers.get("user-agent"),
             request_id=request.state.request_id,
         ),
+        idempotency=idempotency,
     )
     task = submitted.task
+    if submitted.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return ExecuteResponse(
         task_id=task.task_id,
         session_id=task.session_id,
         queued_at=task.queued_at,
-        message=ACCEPTED if submitted.dispatched else DELAYED,
+        message=REPLAYED if submitted.replayed else ACCEPTED if submitted.dispatched else DELAYED,
     )

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response, status
+from pydantic import AfterValidator
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import (
@@ -18,9 +19,21 @@ from app.api.schemas import (
     TaskRuns,
     TaskSummary,
 )
+from app.dispatch.control import cancel_task, retry_task
 from app.domain.errors import TaskNotFound
 from app.domain.models import TaskStatus
 from app.store import TaskFilters
+
+
+def _storable(value: datetime) -> datetime:
+    """A filter date MongoDB can encode: still within years 1 to 9999 once in UTC."""
+    try:
+        return value.astimezone(UTC) if value.tzinfo else value
+    except OverflowError as exc:
+        raise ValueError("date is out of range once converted to UTC") from exc
+
+
+FilterDate = Annotated[datetime, AfterValidator(_storable)]
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
 
@@ -34,8 +47,8 @@ async def list_tasks(
     status: TaskStatus | None = None,
     agent_type: Annotated[str | None, Query(max_length=64)] = None,
     session_id: Annotated[str | None, Query(pattern=SESSION_ID_PATTERN)] = None,
-    created_from: datetime | None = None,
-    created_to: datetime | None = None,
+    created_from: FilterDate | None = None,
+    created_to: FilterDate | None = None,
 ) -> TaskList:
     """The caller's tasks, newest first, filtered, one page at a time."""
     page = await services.store.tasks.list_for_owner(
@@ -71,3 +84,36 @@ async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) ->
     runs = await services.store.agent_runs.for_task(task.task_id)
     executions = await services.store.tool_executions.for_task(task.task_id)
     return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run, executions) for run in runs])
+
+
+@router.post(
+    "/{task_id}/cancel",
+    response_model=TaskOut,
+    responses={202: {"model": TaskOut}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def cancel(
+    task_id: UUID, caller: Caller, services: ServicesDep, response: Response
+) -> TaskOut:
+    """200 with the cancelled task, or 202 while its worker stops at the next step."""
+    task = await cancel_task(services.store.tasks, str(task_id), caller.key_id)
+    if task.status is not TaskStatus.CANCELLED:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return TaskOut.of(task)
+
+
+@router.post(
+    "/{task_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=TaskOut,
+    responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
+)
+async def retry(task_id: UUID, caller: Caller, services: ServicesDep, request: Request) -> TaskOut:
+    """Queue a failed or cancelled task again as a new attempt; its history is kept."""
+    task = await retry_task(
+        services.store.tasks,
+        services.dispatcher,
+        str(task_id),
+        caller.key_id,
+        request.state.request_id,
+    )
+    return TaskOut.of(task)

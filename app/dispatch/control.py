@@ -1,0 +1,48 @@
+"""Cancel and retry: status changes a caller asks for, each a compare-and-set."""
+
+from __future__ import annotations
+
+from app.dispatch.enqueue import Dispatcher
+from app.domain.errors import InvalidTransition, TaskNotFound
+from app.domain.models import Task, TaskStatus
+from app.store import TaskRepository
+
+
+async def cancel_task(tasks: TaskRepository, task_id: str, owner: str) -> Task:
+    """Cancel now when no worker holds the task; else ask its worker to stop at the next step.
+
+    Calling it again is fine; a finished task cannot be cancelled (409).
+    """
+    cancelled = await tasks.cancel_waiting(task_id, owner)
+    if cancelled is not None:
+        return cancelled
+    requested = await tasks.request_cancel(task_id, owner)
+    if requested is not None:
+        return requested
+    task = await tasks.get_for_owner(task_id, owner)
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.status is TaskStatus.CANCELLED:
+        return task
+    if task.status.final:
+        raise InvalidTransition(f"Task {task_id} is already {task.status.value}.")
+    # It moved between our reads (queued -> processing, say): ask again.
+    return await cancel_task(tasks, task_id, owner)
+
+
+async def retry_task(
+    tasks: TaskRepository, dispatcher: Dispatcher, task_id: str, owner: str, request_id: str | None
+) -> Task:
+    """Queue a failed or cancelled task again as a new attempt; earlier attempts stay."""
+    task = await tasks.get_for_owner(task_id, owner)
+    if task is None:
+        raise TaskNotFound(task_id)
+    if task.status not in {TaskStatus.FAILED, TaskStatus.CANCELLED}:
+        raise InvalidTransition(
+            f"Only failed or cancelled tasks can be retried; task {task_id} is {task.status.value}."
+        )
+    retried = await tasks.retry(task)
+    if retried is None:
+        raise InvalidTransition(f"Task {task_id} changed while retrying; try again.")
+    await dispatcher.enqueue(task_id, request_id)
+    return retried

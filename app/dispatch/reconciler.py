@@ -1,0 +1,101 @@
+"""The reconciler: nothing accepted is lost, even when messages or workers are.
+
+Every worker process runs it periodically; a Redis lock lets one process at a time do a pass.
+Every step is a compare-and-set on MongoDB, so two passes racing change nothing twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.config import Settings
+from app.dispatch.enqueue import Dispatcher
+from app.domain.models import TaskErrorInfo, utcnow
+from app.observability.metrics import RECOVERED_TASKS
+from app.store import Store
+
+log = structlog.get_logger(__name__)
+LOCK_KEY = "orchestrator:reconciler:lock"
+BATCH = 500
+
+
+@dataclass
+class Pass:
+    """What one pass did."""
+
+    redispatched: int = 0
+    reclaimed: int = 0
+    failed: int = 0
+
+
+class Reconciler:
+    """Re-sends tasks whose message was lost and reclaims tasks whose worker died."""
+
+    def __init__(
+        self, settings: Settings, store: Store, dispatcher: Dispatcher, redis: Redis, owner: str
+    ):
+        self._settings = settings.worker
+        self._store = store
+        self._dispatcher = dispatcher
+        self._redis = redis
+        self._owner = owner
+
+    async def run_forever(self) -> None:
+        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock."""
+        interval = self._settings.reconcile_interval_seconds
+        while True:
+            try:
+                if await self._hold_lock(ttl=interval * 3):
+                    done = await self.run_once()
+                    if done.redispatched or done.reclaimed or done.failed:
+                        log.info("reconciled", **vars(done))
+            except (RedisError, OSError) as exc:
+                log.warning("reconciler_lock_unavailable", error=str(exc))
+            except Exception:
+                log.exception("reconciler_pass_failed")
+            await asyncio.sleep(interval)
+
+    async def _hold_lock(self, ttl: float) -> bool:
+        millis = int(ttl * 1000)
+        if await self._redis.set(LOCK_KEY, self._owner, nx=True, px=millis):
+            return True
+        holder = await self._redis.get(LOCK_KEY)
+        if holder in (self._owner, self._owner.encode()):
+            await self._redis.pexpire(LOCK_KEY, millis)
+            return True
+        return False
+
+    async def run_once(self) -> Pass:
+        """One pass: re-dispatch stale queued tasks, reclaim or fail expired leases."""
+        done = Pass()
+        now = utcnow()
+        stale_before = now - timedelta(seconds=self._settings.dispatch_stale_seconds)
+        for task_id, queued_at in await self._store.tasks.stale_queued(stale_before, BATCH):
+            if await self._store.tasks.mark_redispatched(task_id, queued_at):
+                await self._dispatcher.enqueue(task_id)
+                RECOVERED_TASKS.labels("redispatched").inc()
+                done.redispatched += 1
+        for task in await self._store.tasks.expired_leases(now, BATCH):
+            if task.reclaims + 1 >= self._settings.max_attempts:
+                error = TaskErrorInfo(
+                    type="MAX_ATTEMPTS_EXCEEDED",
+                    message=f"The task's worker was lost {task.reclaims + 1} times "
+                    f"(TASK_MAX_ATTEMPTS={self._settings.max_attempts}).",
+                )
+                if await self._store.tasks.fail_expired(task, now, error):
+                    await self._store.agent_runs.abandon(task.task_id, task.attempt)
+                    RECOVERED_TASKS.labels("failed_max_attempts").inc()
+                    done.failed += 1
+            elif await self._store.tasks.reclaim(task, now):
+                await self._store.agent_runs.abandon(task.task_id, task.attempt)
+                await self._dispatcher.enqueue(task.task_id)
+                RECOVERED_TASKS.labels("reclaimed").inc()
+                log.warning("task_reclaimed", task_id=task.task_id, attempt=task.attempt)
+                done.reclaimed += 1
+        return done

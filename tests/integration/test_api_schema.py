@@ -1,0 +1,164 @@
+"""Schemathesis fuzzes every /v1 route in-process: no 5xx, and every response fits the OpenAPI."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pytest
+import schemathesis
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from app.config import Settings
+from app.domain.models import Message
+from app.main import create_app
+from tests.support import Service
+
+KEY = "schema-fuzz-key-0001"
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+V1_OPERATIONS = 7
+MIN_V1_CASES = 1000
+# Examples per operation: valid requests, invalid ones, valid ones aimed at the seeded documents.
+EXAMPLES = {"positive": 100, "negative": 80, "seeded": 25}
+# Derandomized and without an example database: every run sends the same requests.
+FUZZ = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=list(HealthCheck),
+)
+
+
+@dataclass
+class Seeded:
+    """The app under test and documents its reads can hit: tasks in three states, a session."""
+
+    app: FastAPI
+    task_ids: list[str]
+    session_id: str
+
+
+@pytest.fixture(scope="module")
+def seeded(service: Service) -> Iterator[Seeded]:
+    db_name = f"schema_{uuid.uuid4().hex[:8]}"
+    session_id = "fuzz-session"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("MONGO_URI", service.topology.env["MONGO_URI"])
+        env.setenv("MONGO_DB_NAME", db_name)
+        # No worker reads this Redis database, so fuzzed submissions stay queued.
+        env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + "/8")
+        env.setenv("API_KEYS", f"tester:{KEY}")
+        env.setenv("TAVILY_API_KEY", "tvly-configured")
+        app = create_app(Settings())
+        with TestClient(app, headers={"X-API-Key": KEY}) as http:
+            task_ids = [
+                service.submit(http, text, **extra)["task_id"]
+                for text, extra in [
+                    ("Write a haiku about tides", {"session_id": session_id}),
+                    ("Write a Python function that reverses a list", {}),
+                    ("Write a blog post about solar sails", {}),
+                ]
+            ]
+            assert http.post(f"/v1/tasks/{task_ids[1]}/cancel").status_code == 200
+            assert http.post(f"/v1/tasks/{task_ids[2]}/cancel").status_code == 200
+            assert http.post(f"/v1/tasks/{task_ids[2]}/retry").status_code == 202
+        service.mongo[db_name].messages.insert_many(
+            [
+                Message(
+                    session_id=session_id,
+                    owner="tester",
+                    task_id=task_ids[0],
+                    role=role,
+                    content=content,
+                    created_at=datetime.now(UTC),
+                ).model_dump()
+                for role, content in [("user", "Write a haiku about tides"), ("assistant", "Ebb")]
+            ]
+        )
+        yield Seeded(app, task_ids, session_id)
+    service.mongo.drop_database(db_name)
+
+
+def test_fuzzed_requests_get_no_5xx_and_documented_responses(seeded: Seeded) -> None:
+    config = schemathesis.Config.from_dict({"headers": {"X-API-Key": KEY}})
+    schema = schemathesis.openapi.from_asgi("/openapi.json", seeded.app, config=config)
+    sent: Counter[str] = Counter()
+    failures: list[str] = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        for mode, strategy in _strategies(operation, seeded).items():
+
+            @settings(FUZZ, max_examples=EXAMPLES[mode])
+            @given(case=strategy)
+            def call(case: schemathesis.Case) -> None:
+                sent[case.operation.label] += 1
+                case.call_and_validate(checks=CHECKS)
+
+            try:
+                call()
+            except (Exception, schemathesis.errors.FailureGroup) as exc:
+                # Go on with the other operations, so that one run reports every failure.
+                failures.append(f"{operation.label} ({mode}):\n{str(exc)[:3000]}")
+
+    assert not failures, "\n\n".join(failures)
+    v1 = {label: count for label, count in sent.items() if " /v1/" in label}
+    assert len(v1) == V1_OPERATIONS, sent
+    assert sum(v1.values()) >= MIN_V1_CASES, sent
+
+
+def _strategies(
+    operation: schemathesis.APIOperation, seeded: Seeded
+) -> dict[str, st.SearchStrategy[schemathesis.Case]]:
+    strategies = {"positive": operation.as_strategy(schemathesis.GenerationMode.POSITIVE)}
+    if operation.path.startswith("/v1/"):
+        strategies["negative"] = operation.as_strategy(schemathesis.GenerationMode.NEGATIVE)
+    if "{task_id}" in operation.path:
+        strategies["seeded"] = st.one_of(
+            *(operation.as_strategy(path_parameters={"task_id": t}) for t in seeded.task_ids)
+        )
+    elif "{session_id}" in operation.path:
+        strategies["seeded"] = operation.as_strategy(
+            path_parameters={"session_id": seeded.session_id}
+        )
+    return strategies
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/agent/execute", b'{"task": "\\ud800"}'),
+        ("POST", "/v1/agent/execute", b'{"task": "ok", "session_id": "\\udc00"}'),
+        ("POST", "/v1/agent/execute", b'{"task": NaN}'),
+        ("POST", "/v1/agent/execute", b'{"task": 1e999}'),
+        ("GET", "/v1/tasks?created_from=0001-01-01T00:00:00%2B01:00", None),
+        ("GET", "/v1/tasks?created_to=9999-12-31T23:59:59-01:00", None),
+    ],
+    ids=["lone surrogate", "surrogate session", "NaN", "overflowing float", "year 0", "year 10000"],
+)
+def test_input_the_generator_does_not_send_gets_422(
+    seeded: Seeded, method: str, path: str, body: bytes | None
+) -> None:
+    """Python's json.loads takes lone surrogates and NaN; a UTC shift can leave years 1 to 9999."""
+    with TestClient(seeded.app, headers={"X-API-Key": KEY}) as http:
+        response = http.request(
+            method, path, content=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"][0] in {"body", "query"}

@@ -1,0 +1,268 @@
+"""Nothing lost, nothing done twice: workers killed, Redis lost, MongoDB down, cancel, retry."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+import redis
+
+from tests.support import Service, running_service, wait_until
+
+RECOVERY = {
+    "TASK_LEASE_SECONDS": "2",
+    "RECONCILE_INTERVAL_SECONDS": "0.5",
+    "DISPATCH_STALE_SECONDS": "2",
+    "TASK_MAX_ATTEMPTS": "3",
+    "MONGO_TIMEOUT_MS": "1000",
+    "TASK_TIMEOUT_SECONDS": "6",
+}
+
+
+@pytest.fixture(scope="module")
+def svc() -> Iterator[Service]:
+    with running_service(env=RECOVERY, workers=2, concurrency=4) as running:
+        yield running
+
+
+@pytest.fixture(autouse=True)
+def clean_standins(svc: Service) -> Iterator[None]:
+    svc.openai("/_standin/reset", {})
+    yield
+    svc.openai("/_standin/reset", {})
+
+
+def _text(kind: str = "content") -> str:
+    nonce = uuid.uuid4().hex[:8]
+    if kind == "code":
+        return f"Write a Python function that merges two sorted lists {nonce}"
+    return f"Write a blog post about battery storage trends {nonce}"
+
+
+def _status(http: httpx.Client, task_id: str) -> dict[str, Any]:
+    body: dict[str, Any] = http.get(f"/v1/tasks/{task_id}").json()
+    return body
+
+
+def _worker_pid(svc: Service, task_id: str) -> int:
+    doc = svc.db.tasks.find_one({"_id": task_id})
+    return int(doc["worker_id"].rsplit(":", 1)[1])
+
+
+def _llm_call_held(svc: Service, text: str) -> bool:
+    """The stand-in is holding an LLM call about text (no answer yet)."""
+    return any(r["status"] is None for r in svc.llm_requests_about(text))
+
+
+def _completed_runs(svc: Service, task_id: str) -> list[tuple[str, int]]:
+    runs = svc.db.agent_runs.find({"task_id": task_id, "status": "completed"})
+    return sorted((r["agent_name"], r["attempt"]) for r in runs)
+
+
+def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Service) -> None:
+    outcomes = []
+    with svc.client() as http:
+        for round_ in range(10):
+            kind = "code" if round_ % 2 else "content"
+            # The LLM stand-in holds the router's call, so the worker dies mid-task.
+            svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+            text = _text(kind)
+            task_id = svc.submit(http, text)["task_id"]
+            wait_until(lambda t=text: _llm_call_held(svc, t), timeout=15)
+            victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+            victim.kill()
+            task = svc.wait_final(http, task_id, timeout=30)
+            agent = "CodeAgent" if kind == "code" else "ContentAgent"
+            outcomes.append(
+                (
+                    task["status"],
+                    task["attempt"],
+                    _worker_pid(svc, task_id) != victim.pid,
+                    _completed_runs(svc, task_id),
+                    svc.db.agent_runs.count_documents(
+                        {"task_id": task_id, "attempt": 1, "status": "abandoned"}
+                    ),
+                    svc.db.messages.count_documents({"task_id": task_id, "role": "assistant"}),
+                )
+            )
+            assert outcomes[-1] == (
+                "completed",
+                2,
+                True,
+                sorted([("PeerAgent", 2), (agent, 2)]),
+                1,
+                1,
+            ), f"round {round_}: {outcomes[-1]}"
+            svc.replace_worker(victim)
+    assert len(outcomes) == 10
+
+
+def test_cancel_while_processing_stops_at_the_next_step(svc: Service) -> None:
+    svc.openai("/_standin/faults", {"delay_ms": 8000, "count": 1})
+    with svc.client() as http:
+        text = _text()
+        task_id = svc.submit(http, text)["task_id"]
+        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
+        asked = time.monotonic()
+        first = http.post(f"/v1/tasks/{task_id}/cancel")
+        second = http.post(f"/v1/tasks/{task_id}/cancel")
+        task = svc.wait_final(http, task_id, timeout=15)
+        stopped_after = time.monotonic() - asked
+        again = http.post(f"/v1/tasks/{task_id}/cancel")
+    assert first.status_code == 202
+    assert first.json()["cancel_requested"] is True
+    assert second.status_code in {200, 202}
+    assert task["status"] == "cancelled"
+    assert task["error"]["type"] == "CANCELLED"
+    assert stopped_after < 5, "stopped while the LLM call was still held, not after the graph"
+    runs = list(svc.db.agent_runs.find({"task_id": task_id}))
+    assert [(r["agent_name"], r["status"]) for r in runs] == [("PeerAgent", "cancelled")]
+    assert again.status_code == 200
+    assert again.json()["status"] == "cancelled"
+
+
+def test_cancel_a_finished_task_is_a_conflict(svc: Service) -> None:
+    with svc.client() as http:
+        task = svc.wait_final(http, svc.submit(http, _text("code"))["task_id"])
+        response = http.post(f"/v1/tasks/{task['task_id']}/cancel")
+    assert task["status"] == "completed"
+    assert response.status_code == 409
+    assert response.json()["error"] == "INVALID_TRANSITION"
+
+
+def test_retry_after_failure_is_a_new_attempt_with_history(svc: Service) -> None:
+    svc.openai("/_standin/faults", {"status": 401, "count": 1})
+    with svc.client() as http:
+        task_id = svc.submit(http, _text("code"))["task_id"]
+        failed = svc.wait_final(http, task_id)
+        retried = http.post(f"/v1/tasks/{task_id}/retry")
+        task = svc.wait_final(http, task_id)
+        runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
+        not_again = http.post(f"/v1/tasks/{task_id}/retry")
+    assert (failed["status"], failed["error"]["type"]) == ("failed", "LLM_AUTH_ERROR")
+    assert retried.status_code == 202
+    assert retried.json()["status"] == "queued"
+    assert task["status"] == "completed"
+    assert task["attempt"] == 2
+    assert [(h["attempt"], h["status"], h["error"]["type"]) for h in task["history"]] == [
+        (1, "failed", "LLM_AUTH_ERROR")
+    ]
+    assert [(r["attempt"], r["agent_name"], r["status"]) for r in runs] == [
+        (1, "PeerAgent", "failed"),
+        (2, "PeerAgent", "completed"),
+        (2, "CodeAgent", "completed"),
+    ]
+    assert not_again.status_code == 409
+
+
+def test_a_run_past_the_task_timeout_fails_with_timeout(svc: Service) -> None:
+    svc.openai("/_standin/faults", {"delay_ms": 9000, "count": 1})
+    with svc.client() as http:
+        task = svc.wait_final(http, svc.submit(http, _text())["task_id"], timeout=20)
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "TIMEOUT"
+    assert "6s" in task["error"]["message"]
+
+
+def test_a_task_whose_worker_keeps_dying_fails_after_max_attempts(svc: Service) -> None:
+    svc.openai("/_standin/faults", {"delay_ms": 8000, "count": 3})
+    text = _text()
+    with svc.client() as http:
+        task_id = svc.submit(http, text)["task_id"]
+        for attempt in (1, 2, 3):
+            wait_until(
+                lambda a=attempt: (
+                    _status(http, task_id)["attempt"] == a
+                    and _llm_call_held(svc, text)
+                    and len(svc.llm_requests_about(text)) == a
+                ),
+                timeout=20,
+            )
+            victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+            victim.kill()
+            svc.replace_worker(victim)
+        task = svc.wait_final(http, task_id, timeout=20)
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "MAX_ATTEMPTS_EXCEEDED"
+    assert (task["attempt"], task["reclaims"]) == (3, 3)
+    abandoned = svc.db.agent_runs.count_documents({"task_id": task_id, "status": "abandoned"})
+    assert abandoned == 3
+
+
+def test_sigterm_lets_the_running_task_finish(svc: Service) -> None:
+    svc.openai("/_standin/faults", {"delay_ms": 2000, "count": 1})
+    text = _text("code")
+    with svc.client() as http:
+        task_id = svc.submit(http, text)["task_id"]
+        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
+        worker = svc.worker_by_pid(_worker_pid(svc, task_id))
+        worker.stop(timeout=30)  # SIGTERM: warm shutdown
+        task = svc.wait_final(http, task_id, timeout=30)
+        svc.replace_worker(worker)
+    assert worker.popen.returncode == 0
+    assert task["status"] == "completed"
+    assert task["attempt"] == 1, "finished by the worker that was stopping"
+    assert _worker_pid(svc, task_id) == worker.pid
+
+
+def test_queued_tasks_survive_losing_redis_and_cancel_while_queued(svc: Service) -> None:
+    for worker in list(svc.workers):
+        worker.stop()
+    with svc.client() as http:
+        with ThreadPoolExecutor(max_workers=10) as pool:
+            accepted = list(pool.map(lambda n: svc.submit(http, _text()), range(50)))
+        ids = [a["task_id"] for a in accepted]
+        queue = redis.Redis.from_url(svc.topology.env["REDIS_URL"])
+        assert queue.llen("agent_tasks") == 50
+        queue.close()
+        cancelled = http.post(f"/v1/tasks/{ids[-1]}/cancel")
+        assert cancelled.status_code == 200
+        assert cancelled.json()["status"] == "cancelled"
+
+        svc.process("redis").kill()  # no persistence: every queued message is gone
+        svc.restart_redis()
+        for worker in list(svc.workers):
+            svc.replace_worker(worker)
+        finals = [svc.wait_final(http, task_id, timeout=60) for task_id in ids]
+    assert [t["status"] for t in finals[:-1]] == ["completed"] * 49
+    assert finals[-1]["status"] == "cancelled"
+    assert all(t["attempt"] == 1 for t in finals[:-1])
+    assert all(len(_completed_runs(svc, t["task_id"])) == 2 for t in finals[:-1])
+    assert svc.db.agent_runs.count_documents({"task_id": ids[-1]}) == 0
+
+
+def test_submit_while_redis_is_down_completes_after_it_returns(svc: Service) -> None:
+    svc.process("redis").kill()
+    with svc.client() as http:
+        started = time.monotonic()
+        accepted = svc.submit(http, _text("code"))
+        took = time.monotonic() - started
+        assert accepted["message"].startswith("Task accepted; dispatch")
+        assert _status(http, accepted["task_id"])["status"] == "queued"
+        svc.restart_redis()
+        task = svc.wait_final(http, accepted["task_id"], timeout=60)
+    assert took < 10
+    assert task["status"] == "completed"
+
+
+def test_mongo_down_answers_503_and_enqueues_nothing(svc: Service) -> None:
+    """Last in the module: the MongoDB stand-in is in memory and does not come back."""
+    queue = redis.Redis.from_url(svc.topology.env["REDIS_URL"])
+    received_before = sum(w.log_tail(100_000).count("] received") for w in svc.workers)
+    svc.process("mongo").kill()
+    with svc.client() as http:
+        response = http.post("/v1/agent/execute", json={"task": _text()})
+        ready = http.get("/ready")
+    assert response.status_code == 503
+    assert response.json()["error"] == "STORE_UNAVAILABLE"
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["mongo"] == "down"
+    assert queue.llen("agent_tasks") == 0
+    received_after = sum(w.log_tail(100_000).count("] received") for w in svc.workers)
+    assert received_after == received_before
+    queue.close()

@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: install run test lint format bench clean
+.PHONY: install tools run test lint format bench clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
@@ -15,10 +15,22 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
+# promtool checks deploy/prometheus (tests/integration/test_ops_files.py); Debian's prometheus
+# package ships it. A no-op when promtool is on PATH; installing needs root (or sudo).
+tools:
+	@command -v promtool >/dev/null 2>&1 || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "promtool missing and no apt-get: install promtool by hand" >&2; exit 1; }; \
+	  if [ "$$(id -u)" -eq 0 ]; then as_root=; \
+	  elif command -v sudo >/dev/null 2>&1; then as_root=sudo; \
+	  else echo "promtool missing: run 'make tools' as root" >&2; exit 1; fi; \
+	  $$as_root apt-get update && \
+	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	}
+
 run: install
 	$(BIN)/python -m app.embedded.launcher
 
-test: install
+test: install tools
 	$(BIN)/python -m pytest
 
 lint: install
@@ -32,6 +44,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/inflight.py
+	$(BIN)/python bench/system_metrics.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

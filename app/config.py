@@ -175,6 +175,14 @@ class WorkerSettings(_Group):
         return self.lease_seconds / 3
 
 
+class ObservabilitySettings(_Group):
+    # When set, GET /metrics needs "Authorization: Bearer <token>".
+    metrics_token: SecretStr | None = _env("METRICS_TOKEN")
+    probe_timeout_seconds: Annotated[float, Field(gt=0)] = _env("PROBE_TIMEOUT_SECONDS", 2.0)
+    # A probe slower than this reports "degraded".
+    probe_slow_seconds: Annotated[float, Field(gt=0)] = _env("PROBE_SLOW_SECONDS", 1.0)
+
+
 class AgentSettings(_Group):
     router_min_confidence: Annotated[float, Field(ge=0, le=1)] = _env("ROUTER_MIN_CONFIDENCE", 0.5)
     session_history_messages: Annotated[int, Field(ge=0, le=100)] = _env(
@@ -211,6 +219,7 @@ class Settings(BaseSettings):
     security: SecuritySettings = Field(default_factory=SecuritySettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
+    observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)
 
     @model_validator(mode="after")
     def _required_in_production(self) -> Settings:

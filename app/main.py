@@ -6,17 +6,20 @@ import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
 from fastapi import FastAPI
 from redis.asyncio import Redis
 
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import agent, health, sessions, tasks
+from app.api.routes import agent, events, health, metrics, sessions, system, tasks
 from app.config import Settings, load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
+from app.dispatch.monitor import Monitor
 from app.observability.logging import configure_logging
+from app.observability.metrics import mark_process_dead
 from app.store import open_store
 
 
@@ -32,14 +35,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
-        app.state.services = Services(settings, store, redis, dispatcher)
+        http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)
+        monitor = Monitor(settings, store, redis, http)
+        app.state.services = Services(settings, store, redis, dispatcher, monitor)
         try:
             yield
         finally:
             indexes.cancel()
             dispatcher.close()
+            await http.aclose()
             await redis.aclose()
             await store.close()
+            mark_process_dead()
 
     app = FastAPI(
         title="Agent Orchestrator",
@@ -52,5 +59,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(agent.router)
     app.include_router(tasks.router)
     app.include_router(sessions.router)
+    app.include_router(events.router)
+    app.include_router(system.router)
+    app.include_router(metrics.router)
     app.include_router(health.router)
     return app

@@ -11,6 +11,7 @@ from app.config import load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.runtime import WorkerRuntime
 from app.observability.logging import configure_logging
+from app.observability.metrics import mark_process_dead
 
 settings = load_settings_or_exit()
 configure_logging(settings.app.log_level)
@@ -46,3 +47,4 @@ def _open_runtime(**_: Any) -> None:
 def _close_runtime(**_: Any) -> None:
     if _runtime is not None:
         _runtime.stop()
+    mark_process_dead()

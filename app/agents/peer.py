@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
@@ -55,6 +56,8 @@ class PeerContext:
     llm: LLMClient
     runs: RunRecorder
     min_confidence: float
+    # Stores the decision on the task as soon as it is made (dashboards, the event stream).
+    record_routing: Callable[[RoutingDecision], Awaitable[object]]
 
 
 def routing_schema(names: list[str]) -> dict[str, Any]:
@@ -134,9 +137,10 @@ def parse_decision(
     return decision, ""
 
 
-def route_to_agent(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
+async def route_to_agent(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
     """Accept the decision, or fail the task when no agent fits confidently enough."""
     decision = RoutingDecision.model_validate(state["routing"])
+    await runtime.context.record_routing(decision)
     threshold = runtime.context.min_confidence
     if decision.agent_name == UNKNOWN:
         message = f"No agent fits this task: {decision.reasoning}"

@@ -9,10 +9,13 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import structlog
+
 from app.domain.errors import AgentError
-from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, utcnow
+from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, utcnow
+from app.observability.metrics import AGENT_RUNS
 from app.observability.run_context import RunContext, bind_run, error_info
-from app.store import AgentRunRepository, ToolExecutionRepository
+from app.store import Store, TaskEventRepository, ToolExecutionRepository
 
 
 @dataclass
@@ -27,18 +30,35 @@ class RunHandle:
         self.output = output
 
 
+class _RunSink:
+    """Where a run's tool executions go: stored, and told to the task's event stream."""
+
+    def __init__(self, tools: ToolExecutionRepository, events: TaskEventRepository):
+        self._tools = tools
+        self._events = events
+
+    async def record(self, execution: ToolExecution) -> None:
+        await self._tools.record(execution)
+        await self._events.emit(
+            execution.task_id,
+            "tool_call",
+            {
+                "agent_name": execution.agent_name,
+                "tool": execution.tool,
+                "status": execution.status.value,
+                "duration_ms": execution.duration_ms,
+                "error": execution.error.model_dump() if execution.error else None,
+            },
+        )
+
+
 class RunRecorder:
     """Opens and closes agent runs for one attempt of one task."""
 
-    def __init__(
-        self,
-        runs: AgentRunRepository,
-        tools: ToolExecutionRepository,
-        task_id: str,
-        attempt: int,
-    ):
-        self._runs = runs
-        self._tools = tools
+    def __init__(self, store: Store, task_id: str, attempt: int):
+        self._runs = store.agent_runs
+        self._events = store.events
+        self._sink = _RunSink(store.tool_executions, store.events)
         self.task_id = task_id
         self.attempt = attempt
 
@@ -57,11 +77,14 @@ class RunRecorder:
             input=run_input,
             started_at=utcnow(),
         )
-        context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, self._tools)
+        context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, self._sink)
         handle = RunHandle(run=run, context=context)
         await self._runs.start(run)
+        await self._events.emit(
+            self.task_id, "agent_started", {"agent_name": agent_name, "attempt": self.attempt}
+        )
         try:
-            with bind_run(context):
+            with bind_run(context), structlog.contextvars.bound_contextvars(agent_name=agent_name):
                 yield handle
         except asyncio.CancelledError:
             # Cancelled on request, or the attempt lost its lease: the run did not finish.
@@ -77,6 +100,17 @@ class RunRecorder:
         self, handle: RunHandle, status: RunStatus, error: TaskErrorInfo | None
     ) -> None:
         context = handle.context
+        AGENT_RUNS.labels(handle.run.agent_name, status.value).inc()
+        await self._events.emit(
+            self.task_id,
+            "agent_finished",
+            {
+                "agent_name": handle.run.agent_name,
+                "attempt": self.attempt,
+                "status": status.value,
+                "error": error.model_dump() if error else None,
+            },
+        )
         await self._runs.finish(
             handle.run,
             status=status,

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.config import Settings
 from app.dispatch.enqueue import Dispatcher
+from app.dispatch.monitor import Monitor
 from app.domain.errors import Unauthorized
 from app.store import Store
 
@@ -24,6 +25,7 @@ class Services:
     store: Store
     redis: Redis
     dispatcher: Dispatcher
+    monitor: Monitor
 
 
 @dataclass(frozen=True)
@@ -33,7 +35,7 @@ class Principal:
     key_id: str
 
 
-def get_services(request: Request) -> Services:
+async def get_services(request: Request) -> Services:
     services: Services = request.app.state.services
     return services
 
@@ -45,7 +47,7 @@ _api_key_header = APIKeyHeader(
 )
 
 
-def authenticate(
+async def authenticate(
     services: ServicesDep, api_key: Annotated[str | None, Security(_api_key_header)]
 ) -> Principal:
     """The caller whose X-API-Key matches one of API_KEYS, else 401."""

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import re
+import time
 import uuid
 
 import structlog
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.observability.metrics import HTTP_DURATION, HTTP_REQUESTS
+
+log = structlog.get_logger("app.api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
 MAX_BODY_BYTES = 64 * 1024
 
@@ -28,17 +32,41 @@ class RequestContextMiddleware:
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
 
+        status = 500
+        started = time.perf_counter()
+
         async def send_with_id(message: Message) -> None:
+            nonlocal status
             if message["type"] == "http.response.start":
+                status = message["status"]
                 MutableHeaders(scope=message)["X-Request-ID"] = request_id
             await send(message)
 
         with structlog.contextvars.bound_contextvars(request_id=request_id):
-            length = headers.get(b"content-length", b"0")
-            if length.isdigit() and int(length) > MAX_BODY_BYTES:
-                await _too_large(request_id, send_with_id)
-                return
-            await self.app(scope, receive, send_with_id)
+            try:
+                length = headers.get(b"content-length", b"0")
+                if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                    await _too_large(request_id, send_with_id)
+                    return
+                await self.app(scope, receive, send_with_id)
+            finally:
+                _observe(scope, status, time.perf_counter() - started)
+
+
+def _observe(scope: Scope, status: int, seconds: float) -> None:
+    """One access log line and the HTTP metrics, labelled by route template (bounded)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None) or "unmatched"
+    method = scope["method"]
+    HTTP_REQUESTS.labels(method, template, str(status)).inc()
+    HTTP_DURATION.labels(method, template).observe(seconds)
+    log.info(
+        "http_request",
+        method=method,
+        route=template,
+        status=status,
+        duration_ms=round(seconds * 1000, 1),
+    )
 
 
 async def _too_large(request_id: str, send: Send) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
 
+from app.dispatch.monitor import SystemSnapshot
 from app.domain.models import (
     AgentRun,
     AttemptRecord,
@@ -21,6 +22,7 @@ from app.domain.models import (
     ToolExecution,
     ToolStatus,
     Usage,
+    utcnow,
 )
 
 API_VERSION = "v1"
@@ -175,6 +177,77 @@ class MessageOut(BaseModel):
 class SessionMessages(BaseModel):
     session_id: str
     messages: list[MessageOut] = Field(description="Oldest first.")
+
+
+class DependencyHealth(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    latency_ms: float = Field(description="How long the probe took.")
+    detail: str
+
+
+class TaskLatency(BaseModel):
+    count: int = Field(description="Tasks created today that finished (not cancelled).")
+    avg_seconds: float | None
+    p95_seconds: float | None = Field(description="Interpolated from a latency histogram.")
+
+
+class TodayStats(BaseModel):
+    date: str
+    by_status: dict[str, int] = Field(description="Tasks created today, by current status.")
+    per_agent: dict[str, int] = Field(description="Finished tasks created today, by agent.")
+    latency: TaskLatency
+
+
+class WorkerInfo(BaseModel):
+    worker_id: str
+    concurrency: int
+    in_flight: int
+    started_at: datetime
+    seen_at: datetime
+
+
+class WorkersOnline(BaseModel):
+    online: int
+    workers: list[WorkerInfo]
+
+
+class SystemMetrics(BaseModel):
+    queue_length: int | None = Field(description="Messages waiting; null if Redis is down.")
+    today: TodayStats
+    dependencies: dict[str, DependencyHealth]
+    workers: WorkersOnline
+    generated_at: datetime
+
+    @classmethod
+    def of(cls, snapshot: SystemSnapshot) -> SystemMetrics:
+        today = snapshot.today
+        count = today.latency_count
+        return cls(
+            queue_length=snapshot.queue_length,
+            today=TodayStats(
+                date=today.day,
+                by_status=today.by_status,
+                per_agent=today.per_agent,
+                latency=TaskLatency(
+                    count=count,
+                    avg_seconds=round(today.latency_sum / count, 3) if count else None,
+                    p95_seconds=_round(today.latency_quantile(0.95)),
+                ),
+            ),
+            dependencies={
+                name: DependencyHealth(status=p.status, latency_ms=p.latency_ms, detail=p.detail)
+                for name, p in snapshot.dependencies.items()
+            },
+            workers=WorkersOnline(
+                online=len(snapshot.workers),
+                workers=[WorkerInfo.model_validate(w) for w in snapshot.workers],
+            ),
+            generated_at=utcnow(),
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
 
 
 class ErrorBody(BaseModel):

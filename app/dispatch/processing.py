@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import partial
 from typing import Any
 
 import structlog
@@ -20,8 +21,9 @@ from app.config import Settings
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
+from app.dispatch.workers import beat_forever
 from app.domain.errors import AgentError
-from app.domain.models import Message, RoutingDecision, Task, TaskErrorInfo, TaskResult, utcnow
+from app.domain.models import Message, Task, TaskErrorInfo, TaskResult, utcnow
 from app.llm import LLMClient
 from app.store import Store, open_store
 
@@ -49,7 +51,8 @@ class WorkerDeps:
     dispatcher: Dispatcher
     redis: Redis
     worker_id: str
-    background: list[asyncio.Task[None]]
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    in_flight: set[str] = field(default_factory=set)
 
     @classmethod
     async def open(
@@ -62,18 +65,24 @@ class WorkerDeps:
         store = open_store(settings)
         llm = LLMClient(settings.llm)
         llm.warm_up()
-        deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
-        registry = AgentRegistry.build(deps, agents)
+        agent_deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
+        registry = AgentRegistry.build(agent_deps, agents)
         graph = build_peer_graph(registry.names)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
-        background = [
+        deps = cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id)
+        deps.background = [
             # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
             asyncio.create_task(store.ensure_indexes_when_reachable()),
             asyncio.create_task(reconciler.run_forever()),
+            asyncio.create_task(
+                beat_forever(
+                    redis, worker_id, settings.worker.concurrency, lambda: len(deps.in_flight)
+                )
+            ),
         ]
-        return cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id, background)
+        return deps
 
     async def close(self) -> None:
         for job in self.background:
@@ -86,6 +95,14 @@ class WorkerDeps:
 
 async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
     """Run a queued task once; a duplicate delivery finds it claimed and does nothing."""
+    deps.in_flight.add(task_id)
+    try:
+        return await _process(task_id, deps)
+    finally:
+        deps.in_flight.discard(task_id)
+
+
+async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     settings = deps.settings
     task = await deps.store.tasks.claim(task_id, deps.worker_id, settings.worker.lease_seconds)
     if task is None:
@@ -106,10 +123,9 @@ async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
     context = PeerContext(
         registry=deps.registry,
         llm=deps.llm,
-        runs=RunRecorder(
-            deps.store.agent_runs, deps.store.tool_executions, task.task_id, task.attempt
-        ),
+        runs=RunRecorder(deps.store, task.task_id, task.attempt),
         min_confidence=settings.agents.router_min_confidence,
+        record_routing=partial(deps.store.tasks.record_routing, task.task_id, task.attempt),
     )
     run = asyncio.create_task(deps.graph.ainvoke(state, context=context))
     watch = asyncio.create_task(_watch(deps, task, run))
@@ -162,10 +178,6 @@ async def _stopped(deps: WorkerDeps, task: Task, why: Stop) -> Outcome:
 
 
 async def _finish(deps: WorkerDeps, task: Task, final: PeerState) -> Outcome:
-    if "routing" in final:
-        await deps.store.tasks.record_routing(
-            task.task_id, task.attempt, RoutingDecision.model_validate(final["routing"])
-        )
     if "error" in final:
         return await _fail(deps, task, final["error"]["type"], final["error"]["message"])
     output = AgentOutput.model_validate(final["output"])

@@ -8,13 +8,16 @@ import json
 import uuid
 from dataclasses import dataclass
 
+import structlog
 from pymongo.errors import PyMongoError
 
 from app.dispatch.enqueue import Dispatcher
 from app.domain.errors import IdempotencyConflict, StoreUnavailable
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
+from app.observability.metrics import TASKS_SUBMITTED
 from app.store import IdempotencyRepository, TaskRepository
 
+log = structlog.get_logger(__name__)
 REPLAY_WAIT_SECONDS = 5.0
 
 
@@ -55,9 +58,24 @@ async def submit_task(
     (no second task, no second enqueue); the same key with another body is a conflict.
     """
     try:
-        return await _submit(tasks, dispatcher, owner, text, session_id, request, idempotency)
+        submitted = await _submit(tasks, dispatcher, owner, text, session_id, request, idempotency)
     except PyMongoError as exc:
         raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc
+    outcome = (
+        "replayed"
+        if submitted.replayed
+        else "accepted"
+        if submitted.dispatched
+        else "dispatch_delayed"
+    )
+    TASKS_SUBMITTED.labels(outcome).inc()
+    log.info(
+        "task_submitted",
+        task_id=submitted.task.task_id,
+        session_id=submitted.task.session_id,
+        outcome=outcome,
+    )
+    return submitted
 
 
 async def _submit(

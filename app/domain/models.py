@@ -117,6 +117,7 @@ class Task(_Doc):
     reclaims: int = 0
     cancel_requested: bool = False
     history: list[AttemptRecord] = Field(default_factory=list)
+    event_seq: int = 0
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     created_at: datetime
@@ -173,6 +174,16 @@ class ToolExecution(_Doc):
     duration_ms: int
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class TaskEvent(_Doc):
+    """Something that happened to a task; `seq` increases per task (the SSE event id)."""
+
+    task_id: str
+    seq: int
+    kind: str
+    data: dict[str, Any]
+    at: datetime
 
 
 class Message(_Doc):

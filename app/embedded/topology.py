@@ -70,6 +70,10 @@ class Topology:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env.setdefault("API_KEYS", f"dev:{self.api_key}")
         self.env.setdefault("ENVIRONMENT", "development")
+        # One fresh directory per topology: the API's /metrics aggregates every process in it.
+        metrics_dir = self.workdir / "prometheus"
+        metrics_dir.mkdir(exist_ok=True)
+        self.env.setdefault("PROMETHEUS_MULTIPROC_DIR", str(metrics_dir))
 
     def _log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"

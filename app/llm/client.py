@@ -27,6 +27,13 @@ from app.domain.models import Usage
 from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
 from app.llm.factory import ChatModelFactory, Role
 from app.llm.usage import usage_of
+from app.observability.metrics import (
+    CIRCUIT_STATE,
+    LLM_COST,
+    LLM_REQUESTS,
+    LLM_TOKENS,
+    RATE_LIMIT_HITS,
+)
 from app.observability.run_context import current_run, tool_call
 
 log = structlog.get_logger(__name__)
@@ -57,6 +64,33 @@ class StructuredReply:
     model: str
 
 
+_STATE_VALUES = {"closed": 0, "half-opened": 1, "opened": 2}
+
+
+def _breaker_changed(circuit: str, event: str, payload: Any) -> None:
+    if event == "state_changed":
+        CIRCUIT_STATE.labels(circuit).set(_STATE_VALUES.get(payload.state, 2))
+    elif event == "circuit_breaker_created":
+        CIRCUIT_STATE.labels(circuit).set(0)
+
+
+def _outcome(exc: BaseException) -> str:
+    """A bounded label for a failed LLM call."""
+    if isinstance(exc, OpenedState):
+        return "circuit_open"
+    if isinstance(exc, openai.RateLimitError):
+        return "rate_limited"
+    if isinstance(exc, openai.APITimeoutError):
+        return "timeout"
+    if isinstance(exc, openai.APIConnectionError):
+        return "connection_error"
+    if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
+        return "auth_error"
+    if isinstance(exc, openai.APIStatusError):
+        return "server_error" if exc.status_code >= 500 else "bad_request"
+    return "other_error"
+
+
 def _preview(text: str) -> str:
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 1] + "…"
 
@@ -75,6 +109,7 @@ class LLMClient:
                 (openai.OpenAIError, lambda exc: not counts_against_endpoint(exc)),
             ],
         )
+        self._breakers.add_listener(_breaker_changed)
 
     def model_name(self, role: Role) -> str:
         return self._factory.model_name(role)
@@ -88,7 +123,7 @@ class LLMClient:
         model = self.model_name(role)
         result = await self._call(role, self._factory.chat_model(role), messages)
         assert isinstance(result, AIMessage)
-        return LLMReply(result, self._usage(result, model), model)
+        return LLMReply(result, self._usage(result, model, role), model)
 
     async def structured(
         self, role: Role, messages: Sequence[BaseMessage], schema: dict[str, Any]
@@ -106,12 +141,15 @@ class LLMClient:
             parsed=result.get("parsed"),
             parsing_error=str(error) if error is not None else None,
             raw_text=raw.text,
-            usage=self._usage(raw, model),
+            usage=self._usage(raw, model, role),
             model=model,
         )
 
-    def _usage(self, message: AIMessage, model: str) -> Usage:
+    def _usage(self, message: AIMessage, model: str, role: Role) -> Usage:
         usage = usage_of(message, self._settings.prices.get(model))
+        LLM_TOKENS.labels(model, role.value, "input").inc(usage.input_tokens)
+        LLM_TOKENS.labels(model, role.value, "output").inc(usage.output_tokens)
+        LLM_COST.labels(model, role.value).inc(usage.cost_usd)
         run = current_run()
         if run is not None:
             run.add_usage(usage, model)
@@ -162,16 +200,24 @@ class LLMClient:
             "prompt": _preview(messages[-1].text) if messages else "",
         }
         breaker = await self._breakers.get_breaker(circuit)
-        async with tool_call("llm", tool_input) as call, breaker:
-            result = await runnable.ainvoke(list(messages))
-            raw = result["raw"] if isinstance(result, dict) else result
-            if isinstance(raw, AIMessage) and raw.usage_metadata is not None:
-                meta = raw.usage_metadata
-                call.output = {
-                    "input_tokens": meta["input_tokens"],
-                    "output_tokens": meta["output_tokens"],
-                    "text": _preview(raw.text),
-                }
+        try:
+            async with tool_call("llm", tool_input) as call, breaker:
+                result = await runnable.ainvoke(list(messages))
+                raw = result["raw"] if isinstance(result, dict) else result
+                if isinstance(raw, AIMessage) and raw.usage_metadata is not None:
+                    meta = raw.usage_metadata
+                    call.output = {
+                        "input_tokens": meta["input_tokens"],
+                        "output_tokens": meta["output_tokens"],
+                        "text": _preview(raw.text),
+                    }
+        except Exception as exc:
+            outcome = _outcome(exc)
+            LLM_REQUESTS.labels(model, role.value, outcome).inc()
+            if outcome == "rate_limited":
+                RATE_LIMIT_HITS.labels("llm").inc()
+            raise
+        LLM_REQUESTS.labels(model, role.value, "ok").inc()
         return result
 
     @staticmethod

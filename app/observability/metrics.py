@@ -1,12 +1,139 @@
-"""Prometheus metric definitions, one module for the whole service."""
+"""Prometheus metric definitions, one module for the whole service.
+
+With PROMETHEUS_MULTIPROC_DIR set (before this module is imported) every process writes its
+samples there and `/metrics` on the API aggregates them: the API and every worker process.
+Label values are bounded: route templates, agent and tool names, configured models.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter
+import os
 
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+_TASK_SECONDS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300, 600, 1800)
+
+HTTP_REQUESTS = Counter(
+    "orchestrator_http_requests_total",
+    "HTTP requests answered, by method, route template and status code.",
+    ["method", "route", "status"],
+)
+HTTP_DURATION = Histogram(
+    "orchestrator_http_request_duration_seconds",
+    "HTTP request latency by method and route template.",
+    ["method", "route"],
+    buckets=_SECONDS,
+)
+TASKS_SUBMITTED = Counter(
+    "orchestrator_tasks_submitted_total",
+    "Submissions answered 202, by outcome: accepted, dispatch_delayed, replayed.",
+    ["outcome"],
+)
+TASKS_FINISHED = Counter(
+    "orchestrator_tasks_finished_total",
+    "Tasks that reached a final status, by status and selected agent (none if unrouted).",
+    ["status", "agent"],
+)
+TASK_DURATION = Histogram(
+    "orchestrator_task_duration_seconds",
+    "Run time of the attempt that finished a task (claim to final status), by agent.",
+    ["agent"],
+    buckets=_TASK_SECONDS,
+)
+TASK_QUEUE_WAIT = Histogram(
+    "orchestrator_task_queue_wait_seconds",
+    "Time a task waited in the queue before the attempt that finished it was claimed.",
+    ["agent"],
+    buckets=_TASK_SECONDS,
+)
+AGENT_RUNS = Counter(
+    "orchestrator_agent_runs_total",
+    "Router and agent runs, by agent and outcome (completed, failed, cancelled).",
+    ["agent", "status"],
+)
+TOOL_EXECUTIONS = Counter(
+    "orchestrator_tool_executions_total",
+    "Tool and LLM calls made during agent runs, by tool and status (ok, error).",
+    ["tool", "status"],
+)
+TOOL_DURATION = Histogram(
+    "orchestrator_tool_execution_duration_seconds",
+    "Duration of tool and LLM calls, by tool.",
+    ["tool"],
+    buckets=_SECONDS,
+)
+LLM_REQUESTS = Counter(
+    "orchestrator_llm_requests_total",
+    "LLM calls (each attempt), by model, role and outcome.",
+    ["model", "role", "outcome"],
+)
+LLM_TOKENS = Counter(
+    "orchestrator_llm_tokens_total",
+    "Tokens reported by the LLM provider, by model, role and kind (input, output).",
+    ["model", "role", "kind"],
+)
+LLM_COST = Counter(
+    "orchestrator_llm_cost_usd_total",
+    "Cost of LLM calls in US dollars, priced with LLM_PRICES, by model and role.",
+    ["model", "role"],
+)
+CIRCUIT_STATE = Gauge(
+    "orchestrator_circuit_breaker_state",
+    "LLM circuit breaker state per endpoint and model: 0 closed, 1 half-open, 2 open "
+    "(the worst over live worker processes).",
+    ["circuit"],
+    multiprocess_mode="livemax",
+)
+RATE_LIMIT_HITS = Counter(
+    "orchestrator_rate_limit_hits_total",
+    "Rate-limit answers received (HTTP 429), by source (llm, search).",
+    ["source"],
+)
+QUEUE_LENGTH = Gauge(
+    "orchestrator_queue_length",
+    "Messages waiting in the broker queue, all Celery priority levels summed.",
+    ["queue"],
+    multiprocess_mode="livemostrecent",
+)
+PENDING_CHECKPOINTS = Gauge(
+    "orchestrator_pending_checkpoints",
+    "Approval checkpoints waiting for a decision.",
+    multiprocess_mode="livemostrecent",
+)
+WORKERS_ONLINE = Gauge(
+    "orchestrator_workers_online",
+    "Worker processes whose heartbeat is fresh.",
+    multiprocess_mode="livemostrecent",
+)
 RECOVERED_TASKS = Counter(
     "orchestrator_recovered_tasks_total",
     "Tasks the reconciler recovered, by kind: redispatched (message lost), reclaimed (lease "
     "expired), failed_max_attempts.",
     ["kind"],
 )
+
+
+def render() -> tuple[bytes, str]:
+    """The exposition text: every process's samples when multiprocess mode is on."""
+    if os.environ.get(MULTIPROC_ENV):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead() -> None:
+    """Drop this process's live gauges from the aggregate (call when it exits)."""
+    if os.environ.get(MULTIPROC_ENV):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]

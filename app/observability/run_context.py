@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 from app.domain.errors import AgentError
 from app.domain.models import TaskErrorInfo, ToolExecution, ToolStatus, Usage, utcnow
+from app.observability.metrics import TOOL_DURATION, TOOL_EXECUTIONS
 
 
 class ToolExecutionSink(Protocol):
@@ -90,6 +91,10 @@ async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[Tool
         error = error_info(exc)
         raise
     finally:
+        seconds = time.perf_counter() - started
+        status = ToolStatus.ERROR if error else ToolStatus.OK
+        TOOL_EXECUTIONS.labels(tool, status.value).inc()
+        TOOL_DURATION.labels(tool).observe(seconds)
         if run is not None:
             run.tool_calls += 1
             await run.sink.record(
@@ -103,8 +108,8 @@ async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[Tool
                     input=tool_input,
                     output=call.output,
                     error=error,
-                    status=ToolStatus.ERROR if error else ToolStatus.OK,
+                    status=status,
                     started_at=started_at,
-                    duration_ms=int((time.perf_counter() - started) * 1000),
+                    duration_ms=int(seconds * 1000),
                 )
             )

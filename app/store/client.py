@@ -13,8 +13,11 @@ from pymongo.errors import PyMongoError
 
 from app.config import Settings
 from app.store.agent_runs import AgentRunRepository
+from app.store.checkpoints import CheckpointRepository
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
+from app.store.task_events import TaskEventRepository
+from app.store.task_stats import TaskStatsRepository
 from app.store.tasks import TaskRepository
 from app.store.tool_executions import ToolExecutionRepository
 
@@ -33,6 +36,9 @@ class Store:
     messages: MessageRepository
     tool_executions: ToolExecutionRepository
     idempotency: IdempotencyRepository
+    events: TaskEventRepository
+    stats: TaskStatsRepository
+    checkpoints: CheckpointRepository
 
     async def ensure_indexes(self) -> None:
         """Create every index the repositories rely on (idempotent)."""
@@ -41,6 +47,7 @@ class Store:
         await self.messages.ensure_indexes()
         await self.tool_executions.ensure_indexes()
         await self.idempotency.ensure_indexes()
+        await self.events.ensure_indexes()
 
     async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
         """Create the indexes, retrying while the server is unreachable (start-up order free)."""
@@ -76,12 +83,17 @@ def open_store(settings: Settings) -> Store:
         appname="agent-orchestrator",
     )
     db = client[settings.mongo.db_name]
+    events = TaskEventRepository(db["task_events"], db["tasks"])
+    stats = TaskStatsRepository(db["task_stats"])
     return Store(
         client=client,
         db=db,
-        tasks=TaskRepository(db["tasks"]),
+        tasks=TaskRepository(db["tasks"], events, stats),
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
         tool_executions=ToolExecutionRepository(db["tool_executions"]),
         idempotency=IdempotencyRepository(db["idempotency_keys"]),
+        events=events,
+        stats=stats,
+        checkpoints=CheckpointRepository(db["checkpoints"]),
     )

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.domain.errors import InvalidCursor
 from app.domain.models import (
     AttemptRecord,
     RoutingDecision,
@@ -23,6 +19,10 @@ from app.domain.models import (
     Usage,
     utcnow,
 )
+from app.observability.task_metrics import record_finish
+from app.store._cursor import decode_cursor, encode_cursor
+from app.store.task_events import TaskEventRepository
+from app.store.task_stats import TaskStatsRepository
 
 Document = dict[str, Any]
 
@@ -48,29 +48,18 @@ class TaskPage:
     next_cursor: str | None
 
 
-def encode_cursor(task: Task) -> str:
-    """An opaque cursor pointing just after `task` in newest-first order."""
-    raw = json.dumps([task.created_at.isoformat(), task.task_id]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """The (created_at, task_id) a cursor points after; InvalidCursor when it is not ours."""
-    try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        created, task_id = json.loads(base64.urlsafe_b64decode(padded))
-        when = datetime.fromisoformat(created)
-        # MongoDB stores UTC: a date that does not fit in UTC is not one we issued.
-        return when.astimezone(UTC) if when.tzinfo else when, str(task_id)
-    except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
-        raise InvalidCursor("The cursor is not one this API returned.") from exc
-
-
 class TaskRepository:
     """Every query on `tasks`; status changes are compare-and-set on the current status."""
 
-    def __init__(self, collection: AsyncCollection[Document]):
+    def __init__(
+        self,
+        collection: AsyncCollection[Document],
+        events: TaskEventRepository,
+        stats: TaskStatsRepository,
+    ):
         self._tasks = collection
+        self._events = events
+        self._stats = stats
 
     async def ensure_indexes(self) -> None:
         await self._tasks.create_index(
@@ -92,6 +81,7 @@ class TaskRepository:
     async def create(self, task: Task) -> None:
         """Insert a new task (status queued)."""
         await self._tasks.insert_one(task.model_dump(by_alias=True, mode="python"))
+        await self._observe(None, task)
 
     async def get(self, task_id: str) -> Task | None:
         """A task by id, whoever owns it (workers)."""
@@ -140,29 +130,34 @@ class TaskRepository:
     async def claim(self, task_id: str, worker_id: str, lease_seconds: float) -> Task | None:
         """Move a queued task to processing for this worker; None if it is not queued."""
         now = utcnow()
-        doc = await self._tasks.find_one_and_update(
-            {"_id": task_id, "status": TaskStatus.QUEUED.value},
+        return await self._transition(
+            {"_id": task_id},
+            TaskStatus.QUEUED,
+            TaskStatus.PROCESSING,
             {
-                "$set": {
-                    "status": TaskStatus.PROCESSING.value,
-                    "worker_id": worker_id,
-                    "started_at": now,
-                    "updated_at": now,
-                    "lease_expires_at": now + timedelta(seconds=lease_seconds),
-                },
-                "$inc": {"attempt": 1},
+                "worker_id": worker_id,
+                "started_at": now,
+                "lease_expires_at": now + timedelta(seconds=lease_seconds),
             },
-            return_document=ReturnDocument.AFTER,
+            inc={"attempt": 1},
         )
-        return Task.model_validate(doc) if doc else None
 
     async def record_routing(self, task_id: str, attempt: int, routing: RoutingDecision) -> bool:
         """Store the router's decision on the attempt that still owns the task."""
-        return await self._update_owned(
-            task_id,
-            attempt,
-            {"routing": routing.model_dump(), "selected_agent": routing.agent_name},
+        outcome = await self._tasks.update_one(
+            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
+            {
+                "$set": {
+                    "routing": routing.model_dump(),
+                    "selected_agent": routing.agent_name,
+                    "updated_at": utcnow(),
+                }
+            },
         )
+        if outcome.modified_count != 1:
+            return False
+        await self._events.emit(task_id, "routing", {"attempt": attempt, **routing.model_dump()})
+        return True
 
     async def heartbeat(self, task_id: str, attempt: int, lease_seconds: float) -> Heartbeat:
         """Renew the attempt's lease; say whether it still owns the task and if cancel is asked."""
@@ -181,71 +176,50 @@ class TaskRepository:
     ) -> bool:
         """Give a processing task back to the queue (deferred), keeping why in last_error."""
         now = utcnow()
-        outcome = await self._tasks.update_one(
-            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
+        task = await self._transition(
+            {"_id": task_id, "attempt": attempt},
+            TaskStatus.PROCESSING,
+            TaskStatus.QUEUED,
             {
-                "$set": {
-                    "status": TaskStatus.QUEUED.value,
-                    # Due when the deferral ends: the reconciler counts staleness from then.
-                    "queued_at": now + timedelta(seconds=delay_seconds),
-                    "updated_at": now,
-                    "worker_id": None,
-                    "lease_expires_at": None,
-                    "last_error": reason.model_dump(),
-                },
-                "$inc": {"deferrals": 1},
+                # Due when the deferral ends: the reconciler counts staleness from then.
+                "queued_at": now + timedelta(seconds=delay_seconds),
+                "worker_id": None,
+                "lease_expires_at": None,
+                "last_error": reason.model_dump(),
             },
+            inc={"deferrals": 1},
         )
-        return outcome.modified_count == 1
+        return task is not None
 
     async def complete(self, task_id: str, attempt: int, result: TaskResult, usage: Usage) -> bool:
         """Finish the attempt as completed; False if the attempt no longer owns the task."""
-        return await self._finish(
-            task_id,
-            attempt,
-            TaskStatus.COMPLETED,
-            {"result": result.model_dump(), "usage": usage.model_dump()},
-        )
+        fields = {"result": result.model_dump(), "usage": usage.model_dump()}
+        return await self._finish(task_id, attempt, TaskStatus.COMPLETED, fields)
 
     async def fail(self, task_id: str, attempt: int, error: TaskErrorInfo, usage: Usage) -> bool:
         """Finish the attempt as failed with error.type and error.message."""
-        return await self._finish(
-            task_id,
-            attempt,
-            TaskStatus.FAILED,
-            {"error": error.model_dump(), "usage": usage.model_dump()},
-        )
+        fields = {"error": error.model_dump(), "usage": usage.model_dump()}
+        return await self._finish(task_id, attempt, TaskStatus.FAILED, fields)
 
     async def finish_cancelled(self, task_id: str, attempt: int) -> bool:
         """The worker stopped the attempt because cancel was requested."""
-        return await self._finish(
-            task_id,
-            attempt,
-            TaskStatus.CANCELLED,
-            {"error": {"type": "CANCELLED", "message": "Cancelled on request while running."}},
-        )
+        error = {"type": "CANCELLED", "message": "Cancelled on request while running."}
+        return await self._finish(task_id, attempt, TaskStatus.CANCELLED, {"error": error})
 
     async def cancel_waiting(self, task_id: str, owner: str) -> Task | None:
         """Cancel a task no worker holds (queued or awaiting approval) at once."""
-        now = utcnow()
-        doc = await self._tasks.find_one_and_update(
-            {
-                "_id": task_id,
-                "owner": owner,
-                "status": {"$in": [TaskStatus.QUEUED.value, TaskStatus.AWAITING_APPROVAL.value]},
-            },
-            {
-                "$set": {
-                    "status": TaskStatus.CANCELLED.value,
-                    "error": {"type": "CANCELLED", "message": "Cancelled on request."},
-                    "completed_at": now,
-                    "updated_at": now,
-                    "lease_expires_at": None,
-                }
-            },
-            return_document=ReturnDocument.AFTER,
-        )
-        return Task.model_validate(doc) if doc else None
+        fields: Document = {
+            "error": {"type": "CANCELLED", "message": "Cancelled on request."},
+            "completed_at": utcnow(),
+            "lease_expires_at": None,
+        }
+        for waiting in (TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
+            task = await self._transition(
+                {"_id": task_id, "owner": owner}, waiting, TaskStatus.CANCELLED, fields
+            )
+            if task is not None:
+                return task
+        return None
 
     async def request_cancel(self, task_id: str, owner: str) -> Task | None:
         """Ask the worker running the task to stop at its next step."""
@@ -254,11 +228,13 @@ class TaskRepository:
             {"$set": {"cancel_requested": True, "updated_at": utcnow()}},
             return_document=ReturnDocument.AFTER,
         )
-        return Task.model_validate(doc) if doc else None
+        if doc is None:
+            return None
+        await self._events.emit(task_id, "cancel_requested", {"attempt": doc.get("attempt")})
+        return Task.model_validate(doc)
 
     async def retry(self, task: Task) -> Task | None:
         """Queue a failed or cancelled task again; the attempt that ended goes to history."""
-        now = utcnow()
         ended = AttemptRecord(
             attempt=task.attempt,
             status=task.status,
@@ -267,27 +243,23 @@ class TaskRepository:
             started_at=task.started_at,
             completed_at=task.completed_at,
         )
-        doc = await self._tasks.find_one_and_update(
+        return await self._transition(
             # Compare-and-set on what we read: a concurrent retry or change wins, we do nothing.
-            {"_id": task.task_id, "status": task.status.value, "updated_at": task.updated_at},
+            {"_id": task.task_id, "updated_at": task.updated_at},
+            task.status,
+            TaskStatus.QUEUED,
             {
-                "$set": {
-                    "status": TaskStatus.QUEUED.value,
-                    "queued_at": now,
-                    "updated_at": now,
-                    "error": None,
-                    "last_error": None,
-                    "result": None,
-                    "completed_at": None,
-                    "cancel_requested": False,
-                    "deferrals": 0,
-                    "reclaims": 0,
-                },
-                "$push": {"history": ended.model_dump()},
+                "queued_at": utcnow(),
+                "error": None,
+                "last_error": None,
+                "result": None,
+                "completed_at": None,
+                "cancel_requested": False,
+                "deferrals": 0,
+                "reclaims": 0,
             },
-            return_document=ReturnDocument.AFTER,
+            push={"history": ended.model_dump()},
         )
-        return Task.model_validate(doc) if doc else None
 
     async def stale_queued(self, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
         """Queued tasks due before `due_before` (their message may be lost): (id, queued_at)."""
@@ -318,61 +290,74 @@ class TaskRepository:
 
     async def reclaim(self, task: Task, now: datetime) -> bool:
         """Take an expired attempt back to the queue (only if it is still the expired one)."""
-        outcome = await self._tasks.update_one(
-            {
-                "_id": task.task_id,
-                "status": TaskStatus.PROCESSING.value,
-                "attempt": task.attempt,
-                "lease_expires_at": {"$lt": now},
-            },
-            {
-                "$set": {
-                    "status": TaskStatus.QUEUED.value,
-                    "queued_at": now,
-                    "updated_at": now,
-                    "worker_id": None,
-                    "lease_expires_at": None,
-                },
-                "$inc": {"reclaims": 1},
-            },
+        reclaimed = await self._transition(
+            {"_id": task.task_id, "attempt": task.attempt, "lease_expires_at": {"$lt": now}},
+            TaskStatus.PROCESSING,
+            TaskStatus.QUEUED,
+            {"queued_at": now, "worker_id": None, "lease_expires_at": None},
+            inc={"reclaims": 1},
         )
-        return outcome.modified_count == 1
+        return reclaimed is not None
 
     async def fail_expired(self, task: Task, now: datetime, error: TaskErrorInfo) -> bool:
         """Fail an expired attempt that was the last one allowed."""
-        outcome = await self._tasks.update_one(
-            {
-                "_id": task.task_id,
-                "status": TaskStatus.PROCESSING.value,
-                "attempt": task.attempt,
-                "lease_expires_at": {"$lt": now},
-            },
-            {
-                "$set": {
-                    "status": TaskStatus.FAILED.value,
-                    "error": error.model_dump(),
-                    "completed_at": now,
-                    "updated_at": now,
-                    "lease_expires_at": None,
-                },
-                "$inc": {"reclaims": 1},
-            },
+        failed = await self._transition(
+            {"_id": task.task_id, "attempt": task.attempt, "lease_expires_at": {"$lt": now}},
+            TaskStatus.PROCESSING,
+            TaskStatus.FAILED,
+            {"error": error.model_dump(), "completed_at": now, "lease_expires_at": None},
+            inc={"reclaims": 1},
         )
-        return outcome.modified_count == 1
+        return failed is not None
 
     async def _finish(
         self, task_id: str, attempt: int, status: TaskStatus, fields: Document
     ) -> bool:
-        now = utcnow()
-        return await self._update_owned(
-            task_id,
-            attempt,
-            {**fields, "status": status.value, "completed_at": now, "lease_expires_at": None},
+        finished = await self._transition(
+            {"_id": task_id, "attempt": attempt},
+            TaskStatus.PROCESSING,
+            status,
+            {**fields, "completed_at": utcnow(), "lease_expires_at": None},
         )
+        return finished is not None
 
-    async def _update_owned(self, task_id: str, attempt: int, fields: Document) -> bool:
-        outcome = await self._tasks.update_one(
-            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
-            {"$set": {**fields, "updated_at": utcnow()}},
+    async def _transition(
+        self,
+        query: Document,
+        from_: TaskStatus,
+        to: TaskStatus,
+        fields: Document,
+        *,
+        inc: Document | None = None,
+        push: Document | None = None,
+    ) -> Task | None:
+        """The one way a task changes status: compare-and-set on `from_`, then observe it."""
+        update: Document = {"$set": {**fields, "status": to.value, "updated_at": utcnow()}}
+        if inc:
+            update["$inc"] = inc
+        if push:
+            update["$push"] = push
+        doc = await self._tasks.find_one_and_update(
+            {**query, "status": from_.value}, update, return_document=ReturnDocument.AFTER
         )
-        return outcome.modified_count == 1
+        if doc is None:
+            return None
+        task = Task.model_validate(doc)
+        await self._observe(from_, task)
+        return task
+
+    async def _observe(self, from_: TaskStatus | None, task: Task) -> None:
+        """Per-day counters, the stored event stream and metrics follow every change."""
+        await self._stats.moved(task.created_at, from_, task.status)
+        event: Document = {"status": task.status.value, "attempt": task.attempt}
+        if task.error is not None and task.status.final:
+            event["error"] = task.error.model_dump()
+        await self._events.emit(task.task_id, "status", event)
+        if task.status.final and from_ is not None:
+            finished_at = task.completed_at or task.updated_at
+            await self._stats.finished(
+                task.created_at,
+                task.selected_agent,
+                (finished_at - task.created_at).total_seconds(),
+            )
+            record_finish(task)

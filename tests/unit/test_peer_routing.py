@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 
 from app.agents.peer import parse_decision, route_to_agent, routing_schema
 from app.agents.registry import AgentRegistry
-from app.domain.models import Usage
+from app.domain.models import RoutingDecision, Usage
 from app.llm import StructuredReply
 
 
@@ -27,8 +28,17 @@ REGISTRY = AgentRegistry([_Named("ContentAgent"), _Named("CodeAgent")])
 
 def _route(agent: str, confidence: float, threshold: float = 0.5) -> dict[str, Any]:
     state = {"routing": {"agent_name": agent, "confidence": confidence, "reasoning": "because"}}
-    runtime = SimpleNamespace(context=SimpleNamespace(min_confidence=threshold))
-    return dict(route_to_agent(state, runtime))  # type: ignore[arg-type]
+    recorded: list[RoutingDecision] = []
+
+    async def record(decision: RoutingDecision) -> None:
+        recorded.append(decision)
+
+    context = SimpleNamespace(min_confidence=threshold, record_routing=record)
+    outcome = dict(asyncio.run(route_to_agent(state, SimpleNamespace(context=context))))  # type: ignore[arg-type]
+    assert [(d.agent_name, d.confidence) for d in recorded] == [(agent, confidence)], (
+        "the decision is stored whatever the outcome"
+    )
+    return outcome
 
 
 def test_confident_decision_selects_the_agent() -> None:

@@ -6,7 +6,7 @@ import pytest
 
 from app.domain.errors import InvalidCursor
 from app.domain.models import Task, TaskStatus, utcnow
-from app.store.tasks import decode_cursor, encode_cursor
+from app.store._cursor import decode_cursor, encode_cursor
 
 
 def test_cursor_round_trips() -> None:

@@ -11,6 +11,7 @@ from tavily import errors as tavily_errors
 from app.agents.base import SearchResult
 from app.config import SearchSettings
 from app.domain.errors import AgentError
+from app.observability.metrics import RATE_LIMIT_HITS
 from app.observability.run_context import tool_call
 
 
@@ -40,6 +41,7 @@ class TavilySearch:
                 query=query, max_results=max_results, timeout=self._settings.timeout_seconds
             )
         except tavily_errors.UsageLimitExceededError as exc:
+            RATE_LIMIT_HITS.labels("search").inc()
             raise AgentError("SEARCH_RATE_LIMITED", f"Web search is rate-limited: {exc}") from exc
         except (
             tavily_errors.InvalidAPIKeyError,

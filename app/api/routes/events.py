@@ -1,0 +1,62 @@
+"""GET /v1/tasks/{task_id}/events: the task's events as Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from app.api.deps import Caller, ServicesDep
+from app.api.schemas import ErrorBody
+from app.domain.errors import TaskNotFound
+from app.store import Store
+
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
+POLL_SECONDS = 0.25
+
+
+@router.get(
+    "/{task_id}/events",
+    response_class=EventSourceResponse,
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "The event stream."},
+        404: {"model": ErrorBody},
+    },
+)
+async def task_events(
+    task_id: UUID,
+    caller: Caller,
+    services: ServicesDep,
+    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
+    after: Annotated[int | None, Query(ge=0, description="Same as Last-Event-ID.")] = None,
+) -> EventSourceResponse:
+    """Status changes, routing, agent runs and tool calls, with increasing ids.
+
+    Stored events first (a late client gets the whole history), then live ones; reconnect with
+    `Last-Event-ID` to get exactly what was missed. The stream ends after the final status.
+    """
+    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    start = last_event_id if last_event_id is not None else after or 0
+    return EventSourceResponse(_stream(services.store, task.task_id, start), ping=15)
+
+
+async def _stream(store: Store, task_id: str, last: int) -> AsyncIterator[ServerSentEvent]:
+    while True:
+        events = await store.events.after(task_id, last)
+        for event in events:
+            last = event.seq
+            payload = {"task_id": task_id, "at": event.at.isoformat(), **event.data}
+            yield ServerSentEvent(id=str(event.seq), event=event.kind, data=json.dumps(payload))
+        task = await store.tasks.get(task_id)
+        # Done once the task is final and every event it counted has been sent.
+        if task is None or (task.status.final and task.event_seq <= last):
+            return
+        if not events:
+            await asyncio.sleep(POLL_SECONDS)

@@ -1,0 +1,121 @@
+"""The system monitor: queue, today's tasks, latency, dependency health, workers online.
+
+Every figure is read in constant time (per-day counters, LLEN, heartbeat keys, one probe per
+dependency in parallel), so the answer stays fast whatever the number of stored tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Literal, TypeVar
+
+import httpx
+from pymongo.errors import PyMongoError
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.config import Settings
+from app.dispatch.workers import online, queue_length
+from app.domain.models import utcnow
+from app.store import DayStats, Store
+
+Health = Literal["ok", "degraded", "down"]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Probe:
+    status: Health
+    latency_ms: float
+    detail: str
+
+
+@dataclass(frozen=True)
+class SystemSnapshot:
+    queue_length: int | None
+    today: DayStats
+    dependencies: dict[str, Probe]
+    workers: list[dict[str, Any]]
+
+
+class Monitor:
+    """Reads the service's state for operators and the dashboard."""
+
+    def __init__(self, settings: Settings, store: Store, redis: Redis, http: httpx.AsyncClient):
+        self._settings = settings
+        self._store = store
+        self._redis = redis
+        self._http = http
+
+    async def snapshot(self) -> SystemSnapshot:
+        """Everything at once, dependencies probed in parallel."""
+        mongo, redis, llm, search = await asyncio.gather(
+            self._probe(self._ping_mongo),
+            self._probe(self._ping_redis),
+            self._probe(self._ping_llm),
+            self._probe(self._ping_search),
+        )
+        today = await self._safe(self._store.stats.day(utcnow().date().isoformat()))
+        queued = await self._safe(queue_length(self._redis, self._settings.worker.queue))
+        workers = await self._safe(online(self._redis))
+        return SystemSnapshot(
+            queue_length=queued,
+            today=today or DayStats(day=utcnow().date().isoformat()),
+            dependencies={"mongo": mongo, "redis": redis, "llm": llm, "search": search},
+            workers=workers or [],
+        )
+
+    async def _safe(self, read: Awaitable[T]) -> T | None:
+        try:
+            return await asyncio.wait_for(read, self._settings.observability.probe_timeout_seconds)
+        except (PyMongoError, RedisError, OSError, TimeoutError):
+            return None
+
+    async def _probe(self, check: Callable[[], Awaitable[tuple[Health, str]]]) -> Probe:
+        limits = self._settings.observability
+        started = time.perf_counter()
+        try:
+            status, detail = await asyncio.wait_for(check(), limits.probe_timeout_seconds)
+        except TimeoutError:
+            status, detail = "down", f"no answer in {limits.probe_timeout_seconds:g}s"
+        except (PyMongoError, RedisError, httpx.HTTPError, OSError) as exc:
+            status, detail = "down", type(exc).__name__
+        seconds = time.perf_counter() - started
+        if status == "ok" and seconds > limits.probe_slow_seconds:
+            status, detail = "degraded", f"slow: {seconds:.2f}s"
+        return Probe(status, round(seconds * 1000, 1), detail)
+
+    async def _ping_mongo(self) -> tuple[Health, str]:
+        await self._store.db.command("ping")
+        return "ok", "ping"
+
+    async def _ping_redis(self) -> tuple[Health, str]:
+        await self._redis.ping()
+        return "ok", "ping"
+
+    async def _ping_llm(self) -> tuple[Health, str]:
+        llm = self._settings.llm
+        key = llm.api_key.get_secret_value() if llm.api_key else ""
+        response = await self._http.get(
+            f"{llm.endpoint.rstrip('/')}/models", headers={"Authorization": f"Bearer {key}"}
+        )
+        return _http_health(response)
+
+    async def _ping_search(self) -> tuple[Health, str]:
+        search = self._settings.search
+        if search.api_key is None:
+            return "down", "TAVILY_API_KEY is not set"
+        # Tavily has no free health route and searches cost credits: reachability is the probe.
+        await self._http.get(search.base_url or "https://api.tavily.com")
+        return "ok", "reachable"
+
+
+def _http_health(response: httpx.Response) -> tuple[Health, str]:
+    if response.status_code < 400:
+        return "ok", f"HTTP {response.status_code}"
+    if response.status_code >= 500 or response.status_code in {401, 403, 429}:
+        return "degraded", f"HTTP {response.status_code}"
+    return "ok", f"HTTP {response.status_code}"

@@ -1,0 +1,92 @@
+"""The `task_stats` collection: per-day counters kept at each status change.
+
+System metrics read one document per day instead of scanning tasks, so they cost the same
+with a hundred tasks or millions.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+
+from app.domain.models import TaskStatus
+
+Document = dict[str, Any]
+# Upper bounds (seconds) of the task latency histogram used for today's p95.
+LATENCY_BOUNDS = (0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, math.inf)
+
+
+def day_of(moment: datetime) -> str:
+    return moment.date().isoformat()
+
+
+@dataclass(frozen=True)
+class DayStats:
+    """One day's counters (tasks created that day)."""
+
+    day: str
+    by_status: dict[str, int] = field(default_factory=dict)
+    per_agent: dict[str, int] = field(default_factory=dict)
+    latency_count: int = 0
+    latency_sum: float = 0.0
+    latency_buckets: list[int] = field(default_factory=list)
+
+    def latency_quantile(self, q: float) -> float | None:
+        """The q-quantile of task latency, interpolated within histogram buckets."""
+        if self.latency_count == 0:
+            return None
+        rank = q * self.latency_count
+        seen = 0
+        lower = 0.0
+        for bound, count in zip(LATENCY_BOUNDS, self.latency_buckets, strict=False):
+            if count and seen + count >= rank:
+                upper = bound if math.isfinite(bound) else lower * 2 or 1.0
+                return lower + (upper - lower) * (rank - seen) / count
+            seen += count
+            lower = bound if math.isfinite(bound) else lower
+        return lower
+
+
+class TaskStatsRepository:
+    """Counters per creation day: tasks by current status, by agent, and latency."""
+
+    def __init__(self, collection: AsyncCollection[Document]):
+        self._stats = collection
+
+    async def moved(self, created_at: datetime, from_: TaskStatus | None, to: TaskStatus) -> None:
+        """A task created on that day changed status."""
+        inc: Document = {f"status.{to.value}": 1}
+        if from_ is not None:
+            inc[f"status.{from_.value}"] = -1
+        await self._stats.update_one({"_id": day_of(created_at)}, {"$inc": inc}, upsert=True)
+
+    async def finished(
+        self, created_at: datetime, agent: str | None, latency_seconds: float
+    ) -> None:
+        """A task reached a final status: count it for its agent and its latency."""
+        bucket = next(i for i, bound in enumerate(LATENCY_BOUNDS) if latency_seconds <= bound)
+        inc: Document = {
+            f"agents.{agent or 'none'}": 1,
+            "latency.count": 1,
+            "latency.sum": latency_seconds,
+            f"latency.buckets.{bucket}": 1,
+        }
+        await self._stats.update_one({"_id": day_of(created_at)}, {"$inc": inc}, upsert=True)
+
+    async def day(self, day: str) -> DayStats:
+        """The counters of one day (zeros when nothing happened)."""
+        doc = await self._stats.find_one({"_id": day}) or {}
+        latency = doc.get("latency", {})
+        buckets = latency.get("buckets", {})
+        return DayStats(
+            day=day,
+            by_status={s.value: int(doc.get("status", {}).get(s.value, 0)) for s in TaskStatus},
+            per_agent={k: int(v) for k, v in doc.get("agents", {}).items()},
+            latency_count=int(latency.get("count", 0)),
+            latency_sum=float(latency.get("sum", 0.0)),
+            latency_buckets=[int(buckets.get(str(i), 0)) for i in range(len(LATENCY_BOUNDS))],
+        )

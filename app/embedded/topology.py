@@ -70,6 +70,8 @@ class Topology:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env.setdefault("API_KEYS", f"dev:{self.api_key}")
         self.env.setdefault("ENVIRONMENT", "development")
+        # Children write to log files: unbuffered, so every line is there when it happened.
+        self.env.setdefault("PYTHONUNBUFFERED", "1")
         # One fresh directory per topology: the API's /metrics aggregates every process in it.
         metrics_dir = self.workdir / "prometheus"
         metrics_dir.mkdir(exist_ok=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from functools import lru_cache
 from typing import Annotated, Any
@@ -16,7 +17,7 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ENV_FILE = ".env"
 
@@ -147,8 +148,8 @@ class SecuritySettings(_Group):
             parse_api_keys(value.get_secret_value())
         return value
 
-    def key_ids_by_secret(self) -> dict[str, str]:
-        """Secret -> key id, from API_KEYS."""
+    def keys_by_secret(self) -> dict[str, ApiKey]:
+        """Secret -> the key (id and role), from API_KEYS."""
         if self.api_keys is None:
             return {}
         return parse_api_keys(self.api_keys.get_secret_value())
@@ -188,18 +189,51 @@ class AgentSettings(_Group):
     session_history_messages: Annotated[int, Field(ge=0, le=100)] = _env(
         "SESSION_HISTORY_MESSAGES", 10
     )
+    # Human in the loop, off by default: a decision at or above ROUTER_MIN_CONFIDENCE but below
+    # ROUTER_AUTO_CONFIDENCE waits for an admin to confirm or override the agent.
+    router_auto_confidence: Annotated[float | None, Field(ge=0, le=1)] = _env(
+        "ROUTER_AUTO_CONFIDENCE", None
+    )
+    # Agents whose final output waits for an admin's approval (comma-separated names).
+    approval_required_agents: Annotated[list[str], NoDecode] = _env("APPROVAL_REQUIRED_AGENTS", [])
+    checkpoint_timeout_seconds: Annotated[float, Field(gt=0)] = _env(
+        "CHECKPOINT_TIMEOUT_SECONDS", 86400.0
+    )
+
+    @field_validator("approval_required_agents", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [name.strip() for name in value.split(",") if name.strip()]
+        return value
 
 
-def parse_api_keys(raw: str) -> dict[str, str]:
-    """Parse API_KEYS ("id:secret,id2:secret2") into secret -> key id."""
-    keys: dict[str, str] = {}
+class Role(StrEnum):
+    USER = "user"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    key_id: str
+    role: Role
+
+
+def parse_api_keys(raw: str) -> dict[str, ApiKey]:
+    """Parse API_KEYS ("id:secret[:role],...", role user or admin) into secret -> key."""
+    keys: dict[str, ApiKey] = {}
     for entry in filter(None, (part.strip() for part in raw.split(","))):
-        key_id, sep, secret = entry.partition(":")
-        if not sep or not key_id.strip() or len(secret.strip()) < 8:
+        key_id, _, rest = entry.partition(":")
+        secret, _, role = rest.partition(":")
+        if not key_id.strip() or len(secret.strip()) < 8:
             raise ValueError(
-                "each entry must be 'key_id:secret' with a secret of at least 8 characters"
+                "each entry must be 'key_id:secret[:role]' with a secret of at least 8 characters"
             )
-        keys[secret.strip()] = key_id.strip()
+        try:
+            parsed_role = Role(role.strip() or Role.USER)
+        except ValueError:
+            raise ValueError(f"the role of key {key_id.strip()!r} must be user or admin") from None
+        keys[secret.strip()] = ApiKey(key_id.strip(), parsed_role)
     return keys
 
 
@@ -237,7 +271,7 @@ class Settings(BaseSettings):
                 raise ValueError(f"{name} is required when ENVIRONMENT=production")
             if isinstance(value, SecretStr) and value.get_secret_value().lower() in _PLACEHOLDERS:
                 raise ValueError(f"{name} is a placeholder; set a real secret in production")
-        for secret in self.security.key_ids_by_secret():
+        for secret in self.security.keys_by_secret():
             if secret.lower() in _PLACEHOLDERS:
                 raise ValueError("API_KEYS holds a placeholder secret; set real keys in production")
         return self

@@ -13,7 +13,16 @@ from redis.asyncio import Redis
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
 from app.api.middleware import RequestContextMiddleware
-from app.api.routes import agent, events, health, metrics, sessions, system, tasks
+from app.api.routes import (
+    agent,
+    checkpoints,
+    events,
+    health,
+    metrics,
+    sessions,
+    system,
+    tasks,
+)
 from app.config import Settings, load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
@@ -60,6 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(tasks.router)
     app.include_router(sessions.router)
     app.include_router(events.router)
+    app.include_router(checkpoints.router)
     app.include_router(system.router)
     app.include_router(metrics.router)
     app.include_router(health.router)

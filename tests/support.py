@@ -27,6 +27,7 @@ class Service:
     other_api_key: str
     workers: list[ManagedProcess]
     mongo: pymongo.MongoClient[dict[str, Any]]
+    admin_key: str = ""
 
     @property
     def db(self) -> Any:
@@ -114,8 +115,10 @@ def running_service(
     """The whole service on real processes: stand-ins, redis-server, the API, Celery workers."""
     api_key = secrets.token_urlsafe(16)
     other_key = secrets.token_urlsafe(16)
+    admin_key = secrets.token_urlsafe(16)
+    keys = f"dev:{api_key},other:{other_key},ops:{admin_key}:admin"
     topology = Topology(
-        env={"API_KEYS": f"dev:{api_key},other:{other_key}", "LOG_LEVEL": "INFO", **(env or {})},
+        env={"API_KEYS": keys, "LOG_LEVEL": "INFO", **(env or {})},
         api_key=api_key,
     )
     try:
@@ -133,7 +136,7 @@ def running_service(
         mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             topology.env["MONGO_URI"], tz_aware=True
         )
-        yield Service(topology, api_key, other_key, started, mongo)
+        yield Service(topology, api_key, other_key, started, mongo, admin_key)
         mongo.close()
     finally:
         topology.stop()

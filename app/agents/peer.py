@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, TypedDict
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
+from langgraph.types import interrupt
 from pydantic import ValidationError
 
 from app.agents.base import AgentRequest
@@ -17,7 +19,7 @@ from app.agents.history import history_messages
 from app.agents.registry import AgentRegistry
 from app.agents.runs import RunRecorder
 from app.domain.errors import AgentError
-from app.domain.models import Message, RoutingDecision
+from app.domain.models import CheckpointStage, Message, RoutingDecision
 from app.llm import LLMClient, Role, StructuredReply
 
 ROUTER_NAME = "PeerAgent"
@@ -42,8 +44,10 @@ class PeerState(TypedDict, total=False):
     session_id: str
     task: str
     history: list[dict[str, Any]]
+    require_approval: bool
     routing: dict[str, Any]
     selected_agent: str | None
+    needs_confirmation: bool
     output: dict[str, Any]
     error: dict[str, str]
 
@@ -58,6 +62,9 @@ class PeerContext:
     min_confidence: float
     # Stores the decision on the task as soon as it is made (dashboards, the event stream).
     record_routing: Callable[[RoutingDecision], Awaitable[object]]
+    # Human in the loop: confirm decisions below this confidence; approve these agents' output.
+    confirm_below: float | None = None
+    approval_agents: frozenset[str] = frozenset()
 
 
 def routing_schema(names: list[str]) -> dict[str, Any]:
@@ -150,12 +157,60 @@ async def route_to_agent(state: PeerState, runtime: Runtime[PeerContext]) -> Pee
             f"is below {threshold:.2f}: {decision.reasoning}"
         )
     else:
-        return {"selected_agent": decision.agent_name}
+        confirm_below = runtime.context.confirm_below
+        confirm = confirm_below is not None and decision.confidence < confirm_below
+        return {"selected_agent": decision.agent_name, "needs_confirmation": confirm}
     return {"selected_agent": None, "error": {"type": "UNKNOWN_TASK_TYPE", "message": message}}
 
 
-def _next_step(state: PeerState) -> str:
-    return state.get("selected_agent") or END
+def _after_routing(state: PeerState) -> str:
+    if not state.get("selected_agent"):
+        return END
+    if state.get("needs_confirmation"):
+        return "confirm_routing"
+    return str(state["selected_agent"])
+
+
+def _to_agent(state: PeerState) -> str:
+    return str(state["selected_agent"])
+
+
+# The interrupt nodes hold nothing but the interrupt: LangGraph re-runs an interrupted node from
+# its top on resume, so no LLM call or search may sit in them.
+async def confirm_routing(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
+    """Wait for an admin to confirm the chosen agent or name another one."""
+    answer = interrupt(
+        {
+            "stage": CheckpointStage.ROUTING.value,
+            "reason": "Router confidence is below ROUTER_AUTO_CONFIDENCE: confirm the agent.",
+            "routing": state["routing"],
+            "agents": runtime.context.registry.names,
+        }
+    )
+    edits = answer.get("edits") or {}
+    chosen = edits.get("agent_name") or state["selected_agent"]
+    return {"selected_agent": chosen, "needs_confirmation": False}
+
+
+async def approve_output(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
+    """Wait for an admin to approve the agent's answer, possibly edited, before delivery."""
+    answer = interrupt(
+        {
+            "stage": CheckpointStage.OUTPUT.value,
+            "reason": "This output needs an admin's approval before the task completes.",
+            "agent_name": state["selected_agent"],
+            "draft": state["output"],
+        }
+    )
+    edits = answer.get("edits") or {}
+    return {"output": {**state["output"], **edits}}
+
+
+def _needs_approval(state: PeerState, runtime: Runtime[PeerContext]) -> str:
+    agent = state.get("selected_agent")
+    if state.get("require_approval") or agent in runtime.context.approval_agents:
+        return "approve_output"
+    return END
 
 
 def _agent_node(name: str) -> Any:
@@ -172,17 +227,28 @@ def _agent_node(name: str) -> Any:
     return run_agent
 
 
-def build_peer_graph(agent_names: list[str]) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """classify_task -> route_to_agent -> the chosen agent (one node per registered agent)."""
+def build_peer_graph(
+    agent_names: list[str], checkpointer: BaseCheckpointSaver[str] | None = None
+) -> CompiledStateGraph[Any, Any, Any, Any]:
+    """classify_task -> route_to_agent -> [confirm_routing] -> agent -> [approve_output].
+
+    One node per registered agent; the bracketed nodes pause the graph (interrupt) when a
+    policy asks for a person, and need a durable checkpointer to resume in another process.
+    """
     graph = StateGraph(PeerState, context_schema=PeerContext)
     graph.add_node("classify_task", classify_task)
     graph.add_node("route_to_agent", route_to_agent)
+    graph.add_node("confirm_routing", confirm_routing)
+    graph.add_node("approve_output", approve_output)
+    agents: dict[Hashable, str] = {name: name for name in agent_names}
     for name in agent_names:
         graph.add_node(name, _agent_node(name))
-        graph.add_edge(name, END)
+        graph.add_conditional_edges(name, _needs_approval, ["approve_output", END])
     graph.add_edge(START, "classify_task")
     graph.add_edge("classify_task", "route_to_agent")
     graph.add_conditional_edges(
-        "route_to_agent", _next_step, {**{name: name for name in agent_names}, END: END}
+        "route_to_agent", _after_routing, {**agents, "confirm_routing": "confirm_routing", END: END}
     )
-    return graph.compile(name=ROUTER_NAME)
+    graph.add_conditional_edges("confirm_routing", _to_agent, agents)
+    graph.add_edge("approve_output", END)
+    return graph.compile(name=ROUTER_NAME, checkpointer=checkpointer)

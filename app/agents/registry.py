@@ -14,6 +14,11 @@ AGENTS: Sequence[Callable[[AgentDeps], Agent]] = (
 )
 
 
+def agent_names(agents: Sequence[Callable[[AgentDeps], Agent]] = AGENTS) -> list[str]:
+    """The registered agents' names, without building them (each class names itself)."""
+    return [str(getattr(factory, "name", "")) for factory in agents]
+
+
 class AgentRegistry:
     """The agents the router may choose from, by name."""
 

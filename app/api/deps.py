@@ -10,10 +10,10 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from redis.asyncio import Redis
 
-from app.config import Settings
+from app.config import Role, Settings
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.monitor import Monitor
-from app.domain.errors import Unauthorized
+from app.domain.errors import Forbidden, Unauthorized
 from app.store import Store
 
 
@@ -30,9 +30,14 @@ class Services:
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller: the id of its API key (a task's `owner`)."""
+    """The authenticated caller: the id of its API key (a task's `owner`) and its role."""
 
     key_id: str
+    role: Role = Role.USER
+
+    @property
+    def admin(self) -> bool:
+        return self.role is Role.ADMIN
 
 
 async def get_services(request: Request) -> Services:
@@ -53,17 +58,27 @@ async def authenticate(
     """The caller whose X-API-Key matches one of API_KEYS, else 401."""
     if not api_key:
         raise Unauthorized("Missing X-API-Key header.")
-    keys = services.settings.security.key_ids_by_secret()
+    keys = services.settings.security.keys_by_secret()
     if not keys:
         raise Unauthorized("No API keys are configured on this server (API_KEYS).")
     match = None
-    for secret, key_id in keys.items():
+    for secret, key in keys.items():
         # Compare against every key so timing does not tell which prefix matched.
         if hmac.compare_digest(secret.encode(), api_key.encode()):
-            match = key_id
+            match = key
     if match is None:
         raise Unauthorized("Invalid API key.")
-    return Principal(key_id=match)
+    return Principal(key_id=match.key_id, role=match.role)
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
+
+
+async def require_admin(caller: Caller) -> Principal:
+    """The caller, if its key has the admin role; else 403."""
+    if not caller.admin:
+        raise Forbidden("This needs an API key with the admin role.")
+    return caller
+
+
+Admin = Annotated[Principal, Depends(require_admin)]

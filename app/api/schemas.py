@@ -5,12 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from app.dispatch.monitor import SystemSnapshot
 from app.domain.models import (
     AgentRun,
     AttemptRecord,
+    Checkpoint,
+    CheckpointKind,
+    CheckpointStage,
+    CheckpointStatus,
     Citation,
     RequestInfo,
     RoutingDecision,
@@ -44,6 +48,9 @@ class ExecuteRequest(BaseModel):
         default=None,
         pattern=SESSION_ID_PATTERN,
         description="Groups tasks into a conversation; generated when absent.",
+    )
+    require_approval: StrictBool = Field(
+        default=False, description="The answer waits for an admin's approval before delivery."
     )
 
     @field_validator("task")
@@ -83,6 +90,8 @@ class TaskOut(BaseModel):
     reclaims: int
     cancel_requested: bool
     history: list[AttemptRecord] = Field(description="How earlier attempts ended (retries).")
+    require_approval: bool
+    pending_checkpoint: str | None
     created_at: datetime
     queued_at: datetime
     started_at: datetime | None
@@ -248,6 +257,48 @@ class SystemMetrics(BaseModel):
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
+
+
+class CheckpointOut(BaseModel):
+    checkpoint_id: str
+    task_id: str
+    attempt: int
+    kind: CheckpointKind
+    stage: CheckpointStage
+    reason: str
+    payload: dict[str, Any] = Field(description="What the reviewer needs: routing or the draft.")
+    status: CheckpointStatus
+    created_at: datetime
+    deadline: datetime
+    decided_by: str | None
+    decided_at: datetime | None
+    comment: str | None
+    edits: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, checkpoint: Checkpoint) -> CheckpointOut:
+        return cls.model_validate(checkpoint.model_dump())
+
+
+class CheckpointList(BaseModel):
+    items: list[CheckpointOut]
+
+
+class ApproveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: StrictStr | None = Field(default=None, max_length=2000)
+    edits: dict[str, Any] | None = Field(
+        default=None,
+        description="Routing stage: {agent_name}. Output stage: any of summary, raw_output, "
+        "code_language.",
+    )
+
+
+class RejectBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: StrictStr = Field(min_length=1, max_length=2000)
 
 
 class ErrorBody(BaseModel):

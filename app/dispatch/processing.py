@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from enum import StrEnum
 from functools import partial
 from typing import Any
 
 import structlog
+from langchain_core.runnables import RunnableConfig
+from langgraph.types import Command
 from redis.asyncio import Redis
 
 from app.agents.base import Agent, AgentDeps, AgentOutput
@@ -23,8 +27,19 @@ from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
 from app.dispatch.workers import beat_forever
 from app.domain.errors import AgentError
-from app.domain.models import Message, Task, TaskErrorInfo, TaskResult, utcnow
+from app.domain.models import (
+    Checkpoint,
+    CheckpointKind,
+    CheckpointStage,
+    CheckpointStatus,
+    Message,
+    Task,
+    TaskErrorInfo,
+    TaskResult,
+    utcnow,
+)
 from app.llm import LLMClient
+from app.observability.metrics import CHECKPOINTS_CREATED
 from app.store import Store, open_store
 
 log = structlog.get_logger(__name__)
@@ -35,6 +50,7 @@ class Outcome(StrEnum):
     COMPLETED = "completed"
     FAILED = "failed"
     DEFERRED = "deferred"
+    PAUSED = "paused"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
 
@@ -67,7 +83,7 @@ class WorkerDeps:
         llm.warm_up()
         agent_deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         registry = AgentRegistry.build(agent_deps, agents)
-        graph = build_peer_graph(registry.names)
+        graph = build_peer_graph(registry.names, checkpointer=store.graph_checkpoints)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
@@ -119,6 +135,7 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         "session_id": task.session_id,
         "task": task.task,
         "history": [m.model_dump(mode="json") for m in history],
+        "require_approval": task.require_approval,
     }
     context = PeerContext(
         registry=deps.registry,
@@ -126,11 +143,21 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         runs=RunRecorder(deps.store, task.task_id, task.attempt),
         min_confidence=settings.agents.router_min_confidence,
         record_routing=partial(deps.store.tasks.record_routing, task.task_id, task.attempt),
+        confirm_below=settings.agents.router_auto_confidence,
+        approval_agents=frozenset(settings.agents.approval_required_agents),
     )
-    run = asyncio.create_task(deps.graph.ainvoke(state, context=context))
+    # The graph's thread is the task: a decision resumes it where it paused, in any process.
+    config: RunnableConfig = {"configurable": {"thread_id": task.task_id}}
+    graph_input: PeerState | Command[Any] = state
+    if task.resume is not None:
+        graph_input = Command(resume=task.resume["value"])
+        log.info("task_resumed", checkpoint_id=task.resume["checkpoint_id"])
+    run = asyncio.create_task(deps.graph.ainvoke(graph_input, config, context=context))
     watch = asyncio.create_task(_watch(deps, task, run))
     try:
-        final: PeerState = await asyncio.wait_for(run, timeout=settings.worker.task_timeout_seconds)
+        final: dict[str, Any] = await asyncio.wait_for(
+            run, timeout=settings.worker.task_timeout_seconds
+        )
     except asyncio.CancelledError:
         if not watch.done():
             raise  # the worker itself is being cancelled, not the run
@@ -177,13 +204,16 @@ async def _stopped(deps: WorkerDeps, task: Task, why: Stop) -> Outcome:
     return Outcome.CANCELLED
 
 
-async def _finish(deps: WorkerDeps, task: Task, final: PeerState) -> Outcome:
+async def _finish(deps: WorkerDeps, task: Task, final: dict[str, Any]) -> Outcome:
+    if final.get("__interrupt__"):
+        return await _pause(deps, task, final["__interrupt__"][0].value)
     if "error" in final:
         return await _fail(deps, task, final["error"]["type"], final["error"]["message"])
     output = AgentOutput.model_validate(final["output"])
     result = TaskResult.model_validate(output.model_dump())
     usage = await deps.store.agent_runs.total_usage(task.task_id)
-    if not await deps.store.tasks.complete(task.task_id, task.attempt, result, usage):
+    agent = final.get("selected_agent")
+    if not await deps.store.tasks.complete(task.task_id, task.attempt, result, usage, agent):
         log.warning("result_discarded_lost_ownership", attempt=task.attempt)
         return Outcome.SKIPPED
     await deps.store.messages.append(_message(task, "assistant", output.raw_output))
@@ -210,6 +240,40 @@ async def _defer(deps: WorkerDeps, task: Task, exc: AgentError) -> Outcome:
     await deps.dispatcher.enqueue(task.task_id, countdown=delay)
     log.warning("task_deferred", deferrals=task.deferrals + 1, delay_s=delay, reason=exc.code)
     return Outcome.DEFERRED
+
+
+async def _pause(deps: WorkerDeps, task: Task, request: dict[str, Any]) -> Outcome:
+    """The graph stopped at an interrupt: record the checkpoint, free the worker slot."""
+    now = utcnow()
+    stage = CheckpointStage(request["stage"])
+    checkpoint = Checkpoint(
+        checkpoint_id=str(uuid.uuid4()),
+        task_id=task.task_id,
+        owner=task.owner,
+        attempt=task.attempt,
+        kind=CheckpointKind.APPROVAL,
+        stage=stage,
+        reason=request["reason"],
+        payload=request,
+        status=CheckpointStatus.PENDING,
+        created_at=now,
+        deadline=now + timedelta(seconds=deps.settings.agents.checkpoint_timeout_seconds),
+    )
+    await deps.store.checkpoints.create(checkpoint)
+    if await deps.store.tasks.pause(task.task_id, task.attempt, checkpoint.checkpoint_id) is None:
+        return Outcome.SKIPPED
+    CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
+    await deps.store.events.emit(
+        task.task_id,
+        "checkpoint_created",
+        {
+            "checkpoint_id": checkpoint.checkpoint_id,
+            "stage": stage.value,
+            "reason": checkpoint.reason,
+        },
+    )
+    log.info("task_paused", checkpoint_id=checkpoint.checkpoint_id, stage=stage.value)
+    return Outcome.PAUSED
 
 
 def _message(task: Task, role: str, content: str) -> Message:

@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.config import Settings
+from app.dispatch.checkpoints import expire_overdue
 from app.dispatch.enqueue import Dispatcher
 from app.domain.models import TaskErrorInfo, utcnow
 from app.observability.metrics import RECOVERED_TASKS
@@ -32,10 +33,11 @@ class Pass:
     redispatched: int = 0
     reclaimed: int = 0
     failed: int = 0
+    expired_checkpoints: int = 0
 
 
 class Reconciler:
-    """Re-sends tasks whose message was lost and reclaims tasks whose worker died."""
+    """Re-sends lost messages, reclaims dead workers' tasks, expires overdue checkpoints."""
 
     def __init__(
         self, settings: Settings, store: Store, dispatcher: Dispatcher, redis: Redis, owner: str
@@ -53,7 +55,7 @@ class Reconciler:
             try:
                 if await self._hold_lock(ttl=interval * 3):
                     done = await self.run_once()
-                    if done.redispatched or done.reclaimed or done.failed:
+                    if any(vars(done).values()):
                         log.info("reconciled", **vars(done))
             except (RedisError, OSError) as exc:
                 log.warning("reconciler_lock_unavailable", error=str(exc))
@@ -98,4 +100,5 @@ class Reconciler:
                 RECOVERED_TASKS.labels("reclaimed").inc()
                 log.warning("task_reclaimed", task_id=task.task_id, attempt=task.attempt)
                 done.reclaimed += 1
+        done.expired_checkpoints = await expire_overdue(self._store, now)
         return done

@@ -36,10 +36,12 @@ class Idempotency:
     keys: IdempotencyRepository
 
 
-def fingerprint(text: str, session_id: str | None) -> str:
+def fingerprint(text: str, session_id: str | None, require_approval: bool = False) -> str:
     """What makes two submissions "the same body"."""
-    body = json.dumps({"task": text, "session_id": session_id}, sort_keys=True)
-    return hashlib.sha256(body.encode()).hexdigest()
+    body: dict[str, object] = {"task": text, "session_id": session_id}
+    if require_approval:
+        body["require_approval"] = True
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 async def submit_task(
@@ -51,6 +53,7 @@ async def submit_task(
     session_id: str | None,
     request: RequestInfo,
     idempotency: Idempotency | None = None,
+    require_approval: bool = False,
 ) -> Submitted:
     """Store the task as queued, then publish it; a lost publish leaves it queued, not lost.
 
@@ -58,7 +61,9 @@ async def submit_task(
     (no second task, no second enqueue); the same key with another body is a conflict.
     """
     try:
-        submitted = await _submit(tasks, dispatcher, owner, text, session_id, request, idempotency)
+        submitted = await _submit(
+            tasks, dispatcher, owner, text, session_id, request, idempotency, require_approval
+        )
     except PyMongoError as exc:
         raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc
     outcome = (
@@ -86,10 +91,11 @@ async def _submit(
     session_id: str | None,
     request: RequestInfo,
     idempotency: Idempotency | None,
+    require_approval: bool,
 ) -> Submitted:
     task_id = str(uuid.uuid4())
     if idempotency is not None:
-        digest = fingerprint(text, session_id)
+        digest = fingerprint(text, session_id, require_approval)
         held = await idempotency.keys.reserve(owner, idempotency.key, digest, task_id)
         if not held.created:
             if held.fingerprint != digest:
@@ -108,6 +114,7 @@ async def _submit(
         queued_at=now,
         updated_at=now,
         request=request,
+        require_approval=require_approval,
     )
     try:
         await tasks.create(task)

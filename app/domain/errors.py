@@ -23,6 +23,11 @@ class Unauthorized(AppError):
     status = 401
 
 
+class Forbidden(AppError):
+    code = "FORBIDDEN"
+    status = 403
+
+
 class TaskNotFound(AppError):
     code = "TASK_NOT_FOUND"
     status = 404
@@ -47,6 +52,14 @@ class InvalidTransition(AppError):
 class IdempotencyConflict(AppError):
     code = "IDEMPOTENCY_KEY_REUSED"
     status = 409
+
+
+class CheckpointNotFound(AppError):
+    code = "CHECKPOINT_NOT_FOUND"
+    status = 404
+
+    def __init__(self, checkpoint_id: str):
+        super().__init__(f"Checkpoint {checkpoint_id} was not found.")
 
 
 class InvalidCursor(AppError):

@@ -118,6 +118,10 @@ class Task(_Doc):
     cancel_requested: bool = False
     history: list[AttemptRecord] = Field(default_factory=list)
     event_seq: int = 0
+    require_approval: bool = False
+    pending_checkpoint: str | None = None
+    # Set when a decision releases the task: what the paused graph resumes with.
+    resume: dict[str, Any] | None = None
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     created_at: datetime
@@ -172,6 +176,45 @@ class ToolExecution(_Doc):
     status: ToolStatus
     started_at: datetime
     duration_ms: int
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class CheckpointKind(StrEnum):
+    APPROVAL = "approval"  # blocks the task until decided
+    INFO = "info"  # only records
+
+
+class CheckpointStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+class CheckpointStage(StrEnum):
+    ROUTING = "routing"  # confirm or override the agent the router chose
+    OUTPUT = "output"  # approve (or edit) the agent's answer before it is delivered
+
+
+class Checkpoint(_Doc):
+    """A point where a person decides; the audit trail of that decision."""
+
+    checkpoint_id: str = Field(alias="_id")
+    task_id: str
+    owner: str
+    attempt: int
+    kind: CheckpointKind
+    stage: CheckpointStage
+    reason: str
+    payload: dict[str, Any]
+    status: CheckpointStatus
+    created_at: datetime
+    deadline: datetime
+    decided_by: str | None = None
+    decided_at: datetime | None = None
+    comment: str | None = None
+    edits: dict[str, Any] | None = None
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 

@@ -116,6 +116,22 @@ WORKERS_ONLINE = Gauge(
     "Worker processes whose heartbeat is fresh.",
     multiprocess_mode="livemostrecent",
 )
+CHECKPOINTS_CREATED = Counter(
+    "orchestrator_checkpoints_created_total",
+    "Checkpoints created, by kind (approval, info) and stage (routing, output).",
+    ["kind", "stage"],
+)
+CHECKPOINTS_DECIDED = Counter(
+    "orchestrator_checkpoints_decided_total",
+    "Checkpoint decisions, by kind and decision (approved, rejected, expired).",
+    ["kind", "decision"],
+)
+CHECKPOINT_DECISION_SECONDS = Histogram(
+    "orchestrator_checkpoint_decision_seconds",
+    "Time from a checkpoint's creation to its decision, by stage.",
+    ["stage"],
+    buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
+)
 RECOVERED_TASKS = Counter(
     "orchestrator_recovered_tasks_total",
     "Tasks the reconciler recovered, by kind: redispatched (message lost), reclaimed (lease "

@@ -14,6 +14,7 @@ from pymongo.errors import PyMongoError
 from app.config import Settings
 from app.store.agent_runs import AgentRunRepository
 from app.store.checkpoints import CheckpointRepository
+from app.store.graph_checkpoints import MongoCheckpointSaver
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.task_events import TaskEventRepository
@@ -39,6 +40,7 @@ class Store:
     events: TaskEventRepository
     stats: TaskStatsRepository
     checkpoints: CheckpointRepository
+    graph_checkpoints: MongoCheckpointSaver
 
     async def ensure_indexes(self) -> None:
         """Create every index the repositories rely on (idempotent)."""
@@ -48,6 +50,8 @@ class Store:
         await self.tool_executions.ensure_indexes()
         await self.idempotency.ensure_indexes()
         await self.events.ensure_indexes()
+        await self.checkpoints.ensure_indexes()
+        await self.graph_checkpoints.ensure_indexes()
 
     async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
         """Create the indexes, retrying while the server is unreachable (start-up order free)."""
@@ -96,4 +100,5 @@ def open_store(settings: Settings) -> Store:
         events=events,
         stats=stats,
         checkpoints=CheckpointRepository(db["checkpoints"]),
+        graph_checkpoints=MongoCheckpointSaver(db),
     )

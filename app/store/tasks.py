@@ -191,9 +191,16 @@ class TaskRepository:
         )
         return task is not None
 
-    async def complete(self, task_id: str, attempt: int, result: TaskResult, usage: Usage) -> bool:
-        """Finish the attempt as completed; False if the attempt no longer owns the task."""
-        fields = {"result": result.model_dump(), "usage": usage.model_dump()}
+    async def complete(
+        self, task_id: str, attempt: int, result: TaskResult, usage: Usage, agent: str | None
+    ) -> bool:
+        """Finish the attempt as completed; False if the attempt no longer owns the task.
+
+        `agent` is the one that answered (a reviewer may have overridden the router's choice).
+        """
+        fields: Document = {"result": result.model_dump(), "usage": usage.model_dump()}
+        if agent is not None:
+            fields["selected_agent"] = agent
         return await self._finish(task_id, attempt, TaskStatus.COMPLETED, fields)
 
     async def fail(self, task_id: str, attempt: int, error: TaskErrorInfo, usage: Usage) -> bool:
@@ -212,6 +219,7 @@ class TaskRepository:
             "error": {"type": "CANCELLED", "message": "Cancelled on request."},
             "completed_at": utcnow(),
             "lease_expires_at": None,
+            "pending_checkpoint": None,
         }
         for waiting in (TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
             task = await self._transition(
@@ -257,8 +265,48 @@ class TaskRepository:
                 "cancel_requested": False,
                 "deferrals": 0,
                 "reclaims": 0,
+                "resume": None,
+                "pending_checkpoint": None,
             },
             push={"history": ended.model_dump()},
+        )
+
+    async def pause(self, task_id: str, attempt: int, checkpoint_id: str) -> Task | None:
+        """The attempt stops at a checkpoint: no worker holds the task while it waits."""
+        return await self._transition(
+            {"_id": task_id, "attempt": attempt},
+            TaskStatus.PROCESSING,
+            TaskStatus.AWAITING_APPROVAL,
+            {
+                "pending_checkpoint": checkpoint_id,
+                "worker_id": None,
+                "lease_expires_at": None,
+                "resume": None,
+            },
+        )
+
+    async def release(self, task_id: str, checkpoint_id: str, resume: Document) -> Task | None:
+        """A decision lets the paused task go on: queue it with what the graph resumes with."""
+        return await self._transition(
+            {"_id": task_id, "pending_checkpoint": checkpoint_id},
+            TaskStatus.AWAITING_APPROVAL,
+            TaskStatus.QUEUED,
+            {
+                "queued_at": utcnow(),
+                "pending_checkpoint": None,
+                "resume": {"checkpoint_id": checkpoint_id, "value": resume},
+            },
+        )
+
+    async def fail_waiting(
+        self, task_id: str, checkpoint_id: str, error: TaskErrorInfo
+    ) -> Task | None:
+        """A rejected or expired checkpoint ends the paused task."""
+        return await self._transition(
+            {"_id": task_id, "pending_checkpoint": checkpoint_id},
+            TaskStatus.AWAITING_APPROVAL,
+            TaskStatus.FAILED,
+            {"error": error.model_dump(), "completed_at": utcnow(), "pending_checkpoint": None},
         )
 
     async def stale_queued(self, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
@@ -317,7 +365,7 @@ class TaskRepository:
             {"_id": task_id, "attempt": attempt},
             TaskStatus.PROCESSING,
             status,
-            {**fields, "completed_at": utcnow(), "lease_expires_at": None},
+            {**fields, "completed_at": utcnow(), "lease_expires_at": None, "resume": None},
         )
         return finished is not None
 

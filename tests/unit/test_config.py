@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from app.config import Settings, describe_error, parse_api_keys
+from app.config import ApiKey, Role, Settings, describe_error, parse_api_keys
 
 PRODUCTION = {
     "ENVIRONMENT": "production",
@@ -43,7 +43,11 @@ def test_groups_read_flat_variables(monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings()
     assert settings.worker.concurrency == 8
     assert settings.llm.peer_model == "my-router"
-    assert settings.security.key_ids_by_secret() == {"aaaaaaaa1": "alpha", "bbbbbbbb2": "beta"}
+    keys = settings.security.keys_by_secret()
+    assert {s: (k.key_id, k.role.value) for s, k in keys.items()} == {
+        "aaaaaaaa1": ("alpha", "user"),
+        "bbbbbbbb2": ("beta", "user"),
+    }
 
 
 def test_production_accepts_a_complete_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -92,9 +96,12 @@ def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyP
 
 
 def test_api_keys_need_an_id_and_a_long_secret() -> None:
-    assert parse_api_keys("a:12345678") == {"12345678": "a"}
+    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", Role.USER)}
+    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", Role.ADMIN)
     with pytest.raises(ValueError, match="key_id:secret"):
         parse_api_keys("a:short")
+    with pytest.raises(ValueError, match="must be user or admin"):
+        parse_api_keys("a:12345678:root")
 
 
 @pytest.mark.parametrize("module", ["worker.celery_app", "app.main"])

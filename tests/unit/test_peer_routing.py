@@ -26,14 +26,18 @@ class _Named:
 REGISTRY = AgentRegistry([_Named("ContentAgent"), _Named("CodeAgent")])
 
 
-def _route(agent: str, confidence: float, threshold: float = 0.5) -> dict[str, Any]:
+def _route(
+    agent: str, confidence: float, threshold: float = 0.5, confirm_below: float | None = None
+) -> dict[str, Any]:
     state = {"routing": {"agent_name": agent, "confidence": confidence, "reasoning": "because"}}
     recorded: list[RoutingDecision] = []
 
     async def record(decision: RoutingDecision) -> None:
         recorded.append(decision)
 
-    context = SimpleNamespace(min_confidence=threshold, record_routing=record)
+    context = SimpleNamespace(
+        min_confidence=threshold, record_routing=record, confirm_below=confirm_below
+    )
     outcome = dict(asyncio.run(route_to_agent(state, SimpleNamespace(context=context))))  # type: ignore[arg-type]
     assert [(d.agent_name, d.confidence) for d in recorded] == [(agent, confidence)], (
         "the decision is stored whatever the outcome"
@@ -42,7 +46,13 @@ def _route(agent: str, confidence: float, threshold: float = 0.5) -> dict[str, A
 
 
 def test_confident_decision_selects_the_agent() -> None:
-    assert _route("CodeAgent", 0.5) == {"selected_agent": "CodeAgent"}
+    assert _route("CodeAgent", 0.5) == {"selected_agent": "CodeAgent", "needs_confirmation": False}
+
+
+def test_mid_confidence_asks_for_confirmation_when_the_policy_is_on() -> None:
+    assert _route("CodeAgent", 0.75, confirm_below=0.9)["needs_confirmation"] is True
+    assert _route("CodeAgent", 0.95, confirm_below=0.9)["needs_confirmation"] is False
+    assert "error" in _route("CodeAgent", 0.4, confirm_below=0.9), "below the minimum still fails"
 
 
 def test_low_confidence_fails_with_unknown_task_type() -> None:

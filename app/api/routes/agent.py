@@ -61,6 +61,7 @@ async def execute(
             request_id=request.state.request_id,
         ),
         idempotency=idempotency,
+        require_approval=body.require_approval,
     )
     task = submitted.task
     if submitted.replayed:

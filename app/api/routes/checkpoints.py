@@ -1,0 +1,91 @@
+"""Checkpoints: a task's (owner or admin) and the admin's review queue and decisions."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import Admin, Caller, ServicesDep
+from app.api.schemas import ApproveBody, CheckpointList, CheckpointOut, ErrorBody, RejectBody
+from app.dispatch import checkpoints
+from app.domain.errors import TaskNotFound
+from app.domain.models import CheckpointStatus
+
+router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
+
+
+@router.get(
+    "/v1/tasks/{task_id}/checkpoints",
+    response_model=CheckpointList,
+    responses={404: {"model": ErrorBody}},
+)
+async def task_checkpoints(task_id: UUID, caller: Caller, services: ServicesDep) -> CheckpointList:
+    """The task's checkpoints with their decisions (who, when, what, comment), oldest first."""
+    tasks = services.store.tasks
+    task = await (
+        tasks.get(str(task_id))
+        if caller.admin
+        else tasks.get_for_owner(str(task_id), caller.key_id)
+    )
+    if task is None:
+        raise TaskNotFound(str(task_id))
+    found = await services.store.checkpoints.for_task(task.task_id)
+    return CheckpointList(items=[CheckpointOut.of(c) for c in found])
+
+
+@router.get(
+    "/v1/admin/checkpoints", response_model=CheckpointList, responses={403: {"model": ErrorBody}}
+)
+async def review_queue(
+    admin: Admin,
+    services: ServicesDep,
+    status: CheckpointStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> CheckpointList:
+    """Checkpoints of every tenant, newest first (admin only)."""
+    found = await services.store.checkpoints.listing(status, limit)
+    return CheckpointList(items=[CheckpointOut.of(c) for c in found])
+
+
+_DECISION_ERRORS: dict[int | str, dict[str, object]] = {
+    403: {"model": ErrorBody},
+    404: {"model": ErrorBody},
+    409: {"model": ErrorBody},
+}
+
+
+@router.post(
+    "/v1/admin/checkpoints/{checkpoint_id}/approve",
+    response_model=CheckpointOut,
+    responses=_DECISION_ERRORS,
+)
+async def approve(
+    checkpoint_id: UUID, body: ApproveBody, admin: Admin, services: ServicesDep
+) -> CheckpointOut:
+    """Approve (with optional edits): the task resumes where it paused, in any worker."""
+    decided = await checkpoints.approve(
+        services.store,
+        services.dispatcher,
+        str(checkpoint_id),
+        admin.key_id,
+        body.comment,
+        body.edits,
+    )
+    return CheckpointOut.of(decided)
+
+
+@router.post(
+    "/v1/admin/checkpoints/{checkpoint_id}/reject",
+    response_model=CheckpointOut,
+    responses=_DECISION_ERRORS,
+)
+async def reject(
+    checkpoint_id: UUID, body: RejectBody, admin: Admin, services: ServicesDep
+) -> CheckpointOut:
+    """Reject: the task fails with CHECKPOINT_REJECTED."""
+    decided = await checkpoints.reject(
+        services.store, str(checkpoint_id), admin.key_id, body.reason
+    )
+    return CheckpointOut.of(decided)

@@ -1,0 +1,163 @@
+"""Decisions on checkpoints: approve (possibly with edits) resumes the task, reject fails it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import structlog
+
+from app.agents.registry import agent_names
+from app.dispatch.enqueue import Dispatcher
+from app.domain.errors import CheckpointNotFound, InvalidTransition, TaskNotFound
+from app.domain.models import (
+    Checkpoint,
+    CheckpointStage,
+    CheckpointStatus,
+    Task,
+    TaskErrorInfo,
+    TaskStatus,
+    utcnow,
+)
+from app.observability.metrics import CHECKPOINT_DECISION_SECONDS, CHECKPOINTS_DECIDED
+from app.store import Store
+
+log = structlog.get_logger(__name__)
+OUTPUT_FIELDS = {"summary", "raw_output", "code_language"}
+
+
+def validate_edits(stage: CheckpointStage, edits: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The edits a reviewer may make at this stage, or InvalidTransition saying why not."""
+    if not edits:
+        return None
+    allowed = {"agent_name"} if stage is CheckpointStage.ROUTING else OUTPUT_FIELDS
+    unknown = set(edits) - allowed
+    if unknown:
+        raise InvalidEdits(
+            f"At the {stage.value} stage only {sorted(allowed)} can be edited, "
+            f"not {sorted(unknown)}."
+        )
+    if any(not isinstance(value, str) or not value.strip() for value in edits.values()):
+        raise InvalidEdits("Edited values must be non-empty strings.")
+    if stage is CheckpointStage.ROUTING and edits["agent_name"] not in agent_names():
+        raise InvalidEdits(f"agent_name must be one of {agent_names()}.")
+    return edits
+
+
+class InvalidEdits(InvalidTransition):
+    code = "INVALID_EDITS"
+    status = 422
+
+
+async def checkpoint_for_decision(store: Store, checkpoint_id: str) -> tuple[Checkpoint, Task]:
+    """The pending checkpoint and its waiting task, or 404/409."""
+    checkpoint = await store.checkpoints.get(checkpoint_id)
+    if checkpoint is None:
+        raise CheckpointNotFound(checkpoint_id)
+    if checkpoint.status is not CheckpointStatus.PENDING:
+        raise InvalidTransition(
+            f"Checkpoint {checkpoint_id} was already {checkpoint.status.value}."
+        )
+    task = await store.tasks.get(checkpoint.task_id)
+    if task is None:
+        raise TaskNotFound(checkpoint.task_id)
+    if task.status is not TaskStatus.AWAITING_APPROVAL or task.pending_checkpoint != checkpoint_id:
+        raise InvalidTransition(f"Task {task.task_id} is {task.status.value}, not awaiting it.")
+    return checkpoint, task
+
+
+async def approve(
+    store: Store,
+    dispatcher: Dispatcher,
+    checkpoint_id: str,
+    admin: str,
+    comment: str | None,
+    edits: dict[str, Any] | None,
+) -> Checkpoint:
+    """Approve, with the reviewer's edits: the task is queued to resume where it paused."""
+    checkpoint, task = await checkpoint_for_decision(store, checkpoint_id)
+    edits = validate_edits(checkpoint.stage, edits)
+    decided = await _decide(store, checkpoint, CheckpointStatus.APPROVED, admin, comment, edits)
+    resume = {"approved": True, "edits": edits or {}, "decided_by": admin}
+    if await store.tasks.release(task.task_id, checkpoint_id, resume) is not None:
+        await dispatcher.enqueue(task.task_id)
+    return decided
+
+
+async def reject(store: Store, checkpoint_id: str, admin: str, reason: str) -> Checkpoint:
+    """Reject: the task fails with CHECKPOINT_REJECTED."""
+    checkpoint, task = await checkpoint_for_decision(store, checkpoint_id)
+    decided = await _decide(store, checkpoint, CheckpointStatus.REJECTED, admin, reason, None)
+    error = TaskErrorInfo(
+        type="CHECKPOINT_REJECTED",
+        message=f"Rejected by {admin} at the {checkpoint.stage.value} stage: {reason}",
+    )
+    await store.tasks.fail_waiting(task.task_id, checkpoint_id, error)
+    return decided
+
+
+async def expire_overdue(store: Store, now: datetime, limit: int = 500) -> int:
+    """Expire pending checkpoints past their deadline and fail their tasks (reconciler)."""
+    expired = 0
+    for checkpoint in await store.checkpoints.overdue(now, limit):
+        decided = await store.checkpoints.decide(
+            checkpoint.checkpoint_id, CheckpointStatus.EXPIRED, "reconciler", "deadline passed"
+        )
+        if decided is None:
+            continue
+        _observe(decided)
+        error = TaskErrorInfo(
+            type="CHECKPOINT_EXPIRED",
+            message=f"No decision on the {checkpoint.stage.value} checkpoint before "
+            f"{checkpoint.deadline.isoformat()}.",
+        )
+        await store.tasks.fail_waiting(checkpoint.task_id, checkpoint.checkpoint_id, error)
+        await _announce(store, decided)
+        expired += 1
+    return expired
+
+
+async def _decide(
+    store: Store,
+    checkpoint: Checkpoint,
+    status: CheckpointStatus,
+    admin: str,
+    comment: str | None,
+    edits: dict[str, Any] | None,
+) -> Checkpoint:
+    decided = await store.checkpoints.decide(
+        checkpoint.checkpoint_id, status, admin, comment, edits
+    )
+    if decided is None:
+        raise InvalidTransition(f"Checkpoint {checkpoint.checkpoint_id} was already decided.")
+    _observe(decided)
+    await _announce(store, decided)
+    log.info(
+        "checkpoint_decided",
+        task_id=decided.task_id,
+        checkpoint_id=decided.checkpoint_id,
+        decision=status.value,
+        decided_by=admin,
+    )
+    return decided
+
+
+def _observe(checkpoint: Checkpoint) -> None:
+    CHECKPOINTS_DECIDED.labels(checkpoint.kind.value, checkpoint.status.value).inc()
+    waited = ((checkpoint.decided_at or utcnow()) - checkpoint.created_at).total_seconds()
+    CHECKPOINT_DECISION_SECONDS.labels(checkpoint.stage.value).observe(max(waited, 0))
+
+
+async def _announce(store: Store, checkpoint: Checkpoint) -> None:
+    await store.events.emit(
+        checkpoint.task_id,
+        "checkpoint_decided",
+        {
+            "checkpoint_id": checkpoint.checkpoint_id,
+            "stage": checkpoint.stage.value,
+            "decision": checkpoint.status.value,
+            "decided_by": checkpoint.decided_by,
+            "comment": checkpoint.comment,
+            "edits": checkpoint.edits,
+        },
+    )

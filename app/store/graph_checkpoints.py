@@ -1,0 +1,245 @@
+"""LangGraph checkpoints in MongoDB through PyMongo's async client (graphs run with `ainvoke`)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import Any, NoReturn
+
+from bson import Binary
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import (
+    WRITES_IDX_MAP,
+    BaseCheckpointSaver,
+    ChannelVersions,
+    Checkpoint,
+    CheckpointMetadata,
+    CheckpointTuple,
+    PendingWrite,
+    get_checkpoint_id,
+    get_serializable_checkpoint_metadata,
+    writes_sort_key,
+)
+from langgraph.checkpoint.serde.base import SerializerProtocol
+from pymongo import ASCENDING, DESCENDING, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
+
+Document = dict[str, Any]
+CHECKPOINTS = "graph_checkpoints"
+WRITES = "graph_checkpoint_writes"
+_CHECKPOINT_KEY = [
+    ("thread_id", ASCENDING),
+    ("checkpoint_ns", ASCENDING),
+    ("checkpoint_id", ASCENDING),
+]
+_NEWEST_FIRST = [("checkpoint_id", DESCENDING)]
+
+
+def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
+    return {
+        "configurable": {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint_id,
+        }
+    }
+
+
+def _async_only(method: str) -> NoReturn:
+    raise NotImplementedError(
+        f"MongoCheckpointSaver is async-only: call a{method} (run graphs with ainvoke/astream)."
+    )
+
+
+class MongoCheckpointSaver(BaseCheckpointSaver[str]):
+    """Checkpoints and pending writes in `graph_checkpoints` and `graph_checkpoint_writes`.
+
+    Each checkpoint document holds the whole serialized checkpoint, channel values included,
+    so one read restores it; metadata is stored as a plain document so `alist` filters in
+    the query. Checkpoint ids are uuid6, so sorting on them is sorting by time.
+    """
+
+    def __init__(
+        self, db: AsyncDatabase[Document], *, serde: SerializerProtocol | None = None
+    ) -> None:
+        super().__init__(serde=serde)
+        self._checkpoints = db[CHECKPOINTS]
+        self._writes = db[WRITES]
+
+    async def ensure_indexes(self) -> None:
+        """Create the unique keys that make replayed puts upserts rather than duplicates."""
+        await self._checkpoints.create_index(_CHECKPOINT_KEY, unique=True, name="checkpoint_key")
+        await self._writes.create_index(
+            [*_CHECKPOINT_KEY, ("task_id", ASCENDING), ("idx", ASCENDING)],
+            unique=True,
+            name="write_key",
+        )
+
+    async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        """The checkpoint `config` names by id, or the thread's latest in its namespace."""
+        conf = config["configurable"]
+        query: Document = {
+            "thread_id": conf["thread_id"],
+            "checkpoint_ns": conf.get("checkpoint_ns", ""),
+        }
+        if checkpoint_id := get_checkpoint_id(config):
+            query["checkpoint_id"] = checkpoint_id
+        doc = await self._checkpoints.find_one(query, sort=_NEWEST_FIRST)
+        return None if doc is None else await self._to_tuple(doc)
+
+    async def alist(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> AsyncIterator[CheckpointTuple]:
+        """Checkpoints newest first, narrowed by thread/namespace/id, metadata and `before`."""
+        if limit is not None and limit <= 0:
+            return
+        query: Document = {}
+        id_condition: Document = {}
+        if config is not None:
+            conf = config["configurable"]
+            query["thread_id"] = conf["thread_id"]
+            if (checkpoint_ns := conf.get("checkpoint_ns")) is not None:
+                query["checkpoint_ns"] = checkpoint_ns
+            if checkpoint_id := get_checkpoint_id(config):
+                id_condition["$eq"] = checkpoint_id
+        if before is not None and (before_id := get_checkpoint_id(before)):
+            id_condition["$lt"] = before_id
+        if id_condition:
+            query["checkpoint_id"] = id_condition
+        for key, value in (filter or {}).items():
+            query[f"metadata.{key}"] = value
+        async for doc in self._checkpoints.find(query, sort=_NEWEST_FIRST, limit=limit or 0):
+            yield await self._to_tuple(doc)
+
+    async def aput(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        """Store a checkpoint (an upsert: replaying the same put leaves one document)."""
+        # new_versions is not needed: channel values live inline in the checkpoint, not in
+        # per-version blobs as in InMemorySaver, so there is nothing to store per channel.
+        conf = config["configurable"]
+        thread_id, checkpoint_ns = conf["thread_id"], conf.get("checkpoint_ns", "")
+        key = {
+            "thread_id": thread_id,
+            "checkpoint_ns": checkpoint_ns,
+            "checkpoint_id": checkpoint["id"],
+        }
+        fields = {
+            "parent_checkpoint_id": conf.get("checkpoint_id"),
+            "checkpoint": self._dump(checkpoint),
+            "metadata": get_serializable_checkpoint_metadata(config, metadata),
+        }
+        await self._checkpoints.update_one(key, {"$set": fields}, upsert=True)
+        return _config(thread_id, checkpoint_ns, checkpoint["id"])
+
+    async def aput_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        """Store a task's writes against the checkpoint `config` names, keyed (task_id, idx)."""
+        conf = config["configurable"]
+        key = {
+            "thread_id": conf["thread_id"],
+            "checkpoint_ns": conf.get("checkpoint_ns", ""),
+            "checkpoint_id": conf["checkpoint_id"],
+            "task_id": task_id,
+        }
+        updates = []
+        for position, (channel, value) in enumerate(writes):
+            idx = WRITES_IDX_MAP.get(channel, position)
+            fields = {"channel": channel, "task_path": task_path, "value": self._dump(value)}
+            # As InMemorySaver: a task's regular writes keep the first copy stored, while the
+            # special ones (error, interrupt, resume, scheduled) take the latest.
+            operator = "$set" if idx < 0 else "$setOnInsert"
+            updates.append(UpdateOne({**key, "idx": idx}, {operator: fields}, upsert=True))
+        if updates:
+            await self._writes.bulk_write(updates, ordered=False)
+
+    async def adelete_thread(self, thread_id: str) -> None:
+        """Delete every checkpoint and write of one thread, in all namespaces."""
+        await self._checkpoints.delete_many({"thread_id": thread_id})
+        await self._writes.delete_many({"thread_id": thread_id})
+
+    def get_next_version(self, current: str | None, channel: None) -> str:
+        """Zero-padded counters, so string order is numeric order."""
+        number = 0 if current is None else int(str(current).split(".")[0])
+        return f"{number + 1:032}"
+
+    async def _to_tuple(self, doc: Document) -> CheckpointTuple:
+        thread_id, checkpoint_ns = doc["thread_id"], doc["checkpoint_ns"]
+        checkpoint_id, parent_id = doc["checkpoint_id"], doc.get("parent_checkpoint_id")
+        stored = [
+            write
+            async for write in self._writes.find(
+                {
+                    "thread_id": thread_id,
+                    "checkpoint_ns": checkpoint_ns,
+                    "checkpoint_id": checkpoint_id,
+                }
+            )
+        ]
+        stored.sort(key=lambda w: writes_sort_key(w["task_path"], w["task_id"], w["idx"]))
+        pending: list[PendingWrite] = [
+            (w["task_id"], w["channel"], self._load(w["value"])) for w in stored
+        ]
+        return CheckpointTuple(
+            config=_config(thread_id, checkpoint_ns, checkpoint_id),
+            checkpoint=self._load(doc["checkpoint"]),
+            metadata=doc["metadata"],
+            parent_config=_config(thread_id, checkpoint_ns, parent_id) if parent_id else None,
+            pending_writes=pending,
+        )
+
+    def _dump(self, value: Any) -> Document:
+        type_, data = self.serde.dumps_typed(value)
+        return {"type": type_, "data": Binary(data)}
+
+    def _load(self, stored: Document) -> Any:
+        return self.serde.loads_typed((stored["type"], bytes(stored["data"])))
+
+    # The sync API would block the event loop on network round trips; the project never uses it.
+
+    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
+        _async_only("get_tuple")
+
+    def list(
+        self,
+        config: RunnableConfig | None,
+        *,
+        filter: dict[str, Any] | None = None,
+        before: RunnableConfig | None = None,
+        limit: int | None = None,
+    ) -> Iterator[CheckpointTuple]:
+        _async_only("list")
+
+    def put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
+        _async_only("put")
+
+    def put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str = "",
+    ) -> None:
+        _async_only("put_writes")
+
+    def delete_thread(self, thread_id: str) -> None:
+        _async_only("delete_thread")

@@ -1,0 +1,200 @@
+"""Humans in the loop: approval checkpoints pause a task durably and resume it where it stopped."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support import Service, running_service, wait_until
+
+POLICY = {
+    "APPROVAL_REQUIRED_AGENTS": "CodeAgent",
+    "ROUTER_AUTO_CONFIDENCE": "0.9",
+    "CHECKPOINT_TIMEOUT_SECONDS": "8",
+    "RECONCILE_INTERVAL_SECONDS": "0.5",
+    "TASK_LEASE_SECONDS": "3",
+}
+CODE_TASK = "Write a Python function that reverses a linked list"  # confident: 0.92
+
+
+@pytest.fixture(scope="module")
+def svc() -> Iterator[Service]:
+    with running_service(env=POLICY, workers=2, concurrency=4) as running:
+        yield running
+
+
+def _nonce() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _status(http: httpx.Client, task_id: str) -> str:
+    return str(http.get(f"/v1/tasks/{task_id}").json()["status"])
+
+
+def _paused(
+    svc: Service, http: httpx.Client, text: str, **extra: Any
+) -> tuple[str, dict[str, Any]]:
+    """Submit and wait until the task waits at a checkpoint; return it with that checkpoint."""
+    task_id = svc.submit(http, text, **extra)["task_id"]
+    wait_until(lambda: _status(http, task_id) == "awaiting_approval", timeout=20)
+    pending = [
+        c
+        for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+        if c["status"] == "pending"
+    ]
+    assert len(pending) == 1
+    return task_id, pending[0]
+
+
+def _worker_that_paused(svc: Service, task_id: str) -> Any:
+    [worker] = [
+        w
+        for w in svc.workers
+        if f'"task_id": "{task_id}"' in w.log_tail(100_000) and "task_paused" in w.log_tail(100_000)
+    ]
+    return worker
+
+
+def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_calls(
+    svc: Service,
+) -> None:
+    text = f"{CODE_TASK} {_nonce()}"
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, text)
+        assert checkpoint["stage"] == "output"
+        assert checkpoint["kind"] == "approval"
+        assert "```python" in checkpoint["payload"]["draft"]["raw_output"]
+        calls_before = len(svc.llm_requests_about(text))
+        paused_by = _worker_that_paused(svc, task_id)
+        paused_by.stop()  # the resume must happen elsewhere
+        edited = "Reviewed answer:\n```python\ndef reverse(head):\n    return head\n```"
+        decision = admin.post(
+            f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve",
+            json={"comment": "shorter is better", "edits": {"raw_output": edited}},
+        )
+        task = svc.wait_final(http, task_id, timeout=30)
+        trail = http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+        runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
+        with http.stream("GET", f"/v1/tasks/{task_id}/events") as stream:
+            kinds = [
+                line.removeprefix("event: ")
+                for line in stream.iter_lines()
+                if line.startswith("event: ")
+            ]
+    svc.replace_worker(paused_by)
+    assert decision.status_code == 200
+    assert decision.json()["status"] == "approved"
+    assert task["status"] == "completed"
+    assert task["result"]["raw_output"] == edited
+    resumed_by = int(svc.db.tasks.find_one({"_id": task_id})["worker_id"].rsplit(":", 1)[1])
+    assert resumed_by != paused_by.pid
+    assert len(svc.llm_requests_about(text)) == calls_before == 2, "no LLM call repeated"
+    assert [(r["agent_name"], r["attempt"], r["status"]) for r in runs] == [
+        ("PeerAgent", 1, "completed"),
+        ("CodeAgent", 1, "completed"),
+    ]
+    [audit] = trail
+    assert (audit["status"], audit["decided_by"], audit["comment"]) == (
+        "approved",
+        "ops",
+        "shorter is better",
+    )
+    assert audit["edits"] == {"raw_output": edited}
+    assert audit["decided_at"] is not None
+    assert kinds.index("checkpoint_created") < kinds.index("checkpoint_decided")
+
+
+def test_routing_confirmation_can_override_the_agent(svc: Service) -> None:
+    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, text)
+        assert checkpoint["stage"] == "routing"
+        assert checkpoint["payload"]["routing"]["agent_name"] == "CodeAgent"
+        assert checkpoint["payload"]["routing"]["confidence"] < 0.9
+        approved = admin.post(
+            f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve",
+            json={"edits": {"agent_name": "ContentAgent"}},
+        )
+        task = svc.wait_final(http, task_id, timeout=30)
+        runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
+    assert approved.status_code == 200
+    assert task["status"] == "completed"
+    assert task["selected_agent"] == "ContentAgent"
+    assert task["result"]["citations"]
+    assert [r["agent_name"] for r in runs] == ["PeerAgent", "ContentAgent"]
+
+
+def test_reject_conflicts_roles_and_tenants(svc: Service) -> None:
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
+        url = f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}"
+        as_user = http.post(f"{url}/approve", json={})
+        listed_by_user = http.get("/v1/admin/checkpoints")
+        with svc.client(svc.other_api_key) as other:
+            foreign = other.get(f"/v1/tasks/{task_id}/checkpoints")
+        queue = admin.get("/v1/admin/checkpoints", params={"status": "pending"}).json()["items"]
+        rejected = admin.post(f"{url}/reject", json={"reason": "not what we need"})
+        again = admin.post(f"{url}/approve", json={})
+        task = svc.wait_final(http, task_id)
+    assert as_user.status_code == 403
+    assert as_user.json()["error"] == "FORBIDDEN"
+    assert listed_by_user.status_code == 403
+    assert foreign.status_code == 404
+    assert checkpoint["checkpoint_id"] in {c["checkpoint_id"] for c in queue}
+    assert rejected.status_code == 200
+    assert rejected.json()["decided_by"] == "ops"
+    assert again.status_code == 409
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "CHECKPOINT_REJECTED"
+    assert "not what we need" in task["error"]["message"]
+
+
+def test_an_undecided_checkpoint_expires_and_fails_the_task(svc: Service) -> None:
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
+        task = svc.wait_final(http, task_id, timeout=30)
+        late = admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+        [expired] = http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+    assert task["error"]["type"] == "CHECKPOINT_EXPIRED"
+    assert expired["status"] == "expired"
+    assert late.status_code == 409
+
+
+def test_cancel_while_awaiting_approval(svc: Service) -> None:
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
+        cancelled = http.post(f"/v1/tasks/{task_id}/cancel")
+        late = admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+    assert cancelled.status_code == 200
+    assert cancelled.json()["status"] == "cancelled"
+    assert late.status_code == 409
+
+
+def test_require_approval_on_submit_pauses_any_agent(svc: Service) -> None:
+    text = f"Write a blog post about glaciers {_nonce()}"  # ContentAgent: no policy of its own
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, text, require_approval=True)
+        admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+        task = svc.wait_final(http, task_id)
+    assert checkpoint["payload"]["agent_name"] == "ContentAgent"
+    assert task["status"] == "completed"
+    assert task["result"]["raw_output"] == checkpoint["payload"]["draft"]["raw_output"]
+
+
+def test_every_worker_killed_while_waiting_then_approved_completes(svc: Service) -> None:
+    text = f"{CODE_TASK} {_nonce()}"
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, text)
+        for worker in list(svc.workers):
+            worker.kill()
+        for worker in list(svc.workers):
+            svc.replace_worker(worker)
+        admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+        task = svc.wait_final(http, task_id, timeout=30)
+    assert task["status"] == "completed"
+    assert "```python" in task["result"]["raw_output"]
+    assert len(svc.llm_requests_about(text)) == 2

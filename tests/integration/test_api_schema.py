@@ -36,7 +36,7 @@ CHECKS = [
 # Every /v1 route but the event stream, which streams until its task finishes (seeded tasks
 # stay queued here: no worker reads this queue); tests/integration/test_observability.py
 # drives it.
-V1_OPERATIONS = 8
+V1_OPERATIONS = 12
 STREAMING = {"/v1/tasks/{task_id}/events"}
 MIN_V1_CASES = 1000
 # Examples per operation: valid requests, invalid ones, valid ones aimed at the seeded documents.
@@ -68,7 +68,8 @@ def seeded(service: Service) -> Iterator[Seeded]:
         env.setenv("MONGO_DB_NAME", db_name)
         # No worker reads this Redis database, so fuzzed submissions stay queued.
         env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + "/8")
-        env.setenv("API_KEYS", f"tester:{KEY}")
+        # An admin key, so the admin routes are fuzzed past their role check.
+        env.setenv("API_KEYS", f"tester:{KEY}:admin")
         # Dependency probes (/v1/system/metrics) reach the local stand-ins, not the internet.
         for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TAVILY_BASE_URL", "TAVILY_API_KEY"):
             env.setenv(name, service.topology.env[name])

@@ -50,6 +50,7 @@ async def review_queue(
 
 
 _DECISION_ERRORS: dict[int | str, dict[str, object]] = {
+    400: {"model": ErrorBody, "description": "The body is not UTF-8 JSON."},
     403: {"model": ErrorBody},
     404: {"model": ErrorBody},
     409: {"model": ErrorBody},

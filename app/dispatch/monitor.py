@@ -50,13 +50,17 @@ class Monitor:
         self._redis = redis
         self._http = http
 
+    async def stores(self) -> dict[str, Probe]:
+        """MongoDB and Redis, probed in parallel (what readiness needs)."""
+        mongo, redis = await asyncio.gather(
+            self._probe(self._ping_mongo), self._probe(self._ping_redis)
+        )
+        return {"mongo": mongo, "redis": redis}
+
     async def snapshot(self) -> SystemSnapshot:
         """Everything at once, dependencies probed in parallel."""
-        mongo, redis, llm, search = await asyncio.gather(
-            self._probe(self._ping_mongo),
-            self._probe(self._ping_redis),
-            self._probe(self._ping_llm),
-            self._probe(self._ping_search),
+        stores, llm, search = await asyncio.gather(
+            self.stores(), self._probe(self._ping_llm), self._probe(self._ping_search)
         )
         today = await self._safe(self._store.stats.day(utcnow().date().isoformat()))
         queued = await self._safe(queue_length(self._redis, self._settings.worker.queue))
@@ -64,7 +68,7 @@ class Monitor:
         return SystemSnapshot(
             queue_length=queued,
             today=today or DayStats(day=utcnow().date().isoformat()),
-            dependencies={"mongo": mongo, "redis": redis, "llm": llm, "search": search},
+            dependencies={**stores, "llm": llm, "search": search},
             workers=workers or [],
         )
 

@@ -191,11 +191,6 @@ class Topology:
         shutil.rmtree(self.workdir, ignore_errors=True)
 
 
-def project_root() -> Path:
-    """The checkout's root (where the Makefile lives)."""
-    return Path(__file__).resolve().parents[2]
-
-
 def environ_without_blanks() -> dict[str, str]:
     """os.environ without empty values (an empty MONGO_URI counts as not configured)."""
     return {k: v for k, v in os.environ.items() if v}

@@ -64,14 +64,6 @@ class Store:
             else:
                 return
 
-    async def ping(self) -> bool:
-        """Whether the server answers."""
-        try:
-            await self.db.command("ping")
-        except PyMongoError:
-            return False
-        return True
-
     async def close(self) -> None:
         await self.client.close()
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.domain.models import TaskStatus
+from app.domain.models import Task, TaskStatus
 
 Document = dict[str, Any]
 # Upper bounds (seconds) of the task latency histogram used for today's p95.
@@ -57,25 +57,25 @@ class TaskStatsRepository:
     def __init__(self, collection: AsyncCollection[Document]):
         self._stats = collection
 
-    async def moved(self, created_at: datetime, from_: TaskStatus | None, to: TaskStatus) -> None:
-        """A task created on that day changed status."""
-        inc: Document = {f"status.{to.value}": 1}
+    async def moved(self, from_: TaskStatus | None, task: Task) -> None:
+        """A task changed status (from None: it was created): one update of its day's counters.
+
+        A move to a final status also counts the task for its agent and its latency.
+        """
+        inc: Document = {f"status.{task.status.value}": 1}
         if from_ is not None:
             inc[f"status.{from_.value}"] = -1
-        await self._stats.update_one({"_id": day_of(created_at)}, {"$inc": inc}, upsert=True)
-
-    async def finished(
-        self, created_at: datetime, agent: str | None, latency_seconds: float
-    ) -> None:
-        """A task reached a final status: count it for its agent and its latency."""
-        bucket = next(i for i, bound in enumerate(LATENCY_BOUNDS) if latency_seconds <= bound)
-        inc: Document = {
-            f"agents.{agent or 'none'}": 1,
-            "latency.count": 1,
-            "latency.sum": latency_seconds,
-            f"latency.buckets.{bucket}": 1,
-        }
-        await self._stats.update_one({"_id": day_of(created_at)}, {"$inc": inc}, upsert=True)
+            if task.status.final:
+                finished_at = task.completed_at or task.updated_at
+                latency = (finished_at - task.created_at).total_seconds()
+                bucket = next(i for i, bound in enumerate(LATENCY_BOUNDS) if latency <= bound)
+                inc |= {
+                    f"agents.{task.selected_agent or 'none'}": 1,
+                    "latency.count": 1,
+                    "latency.sum": latency,
+                    f"latency.buckets.{bucket}": 1,
+                }
+        await self._stats.update_one({"_id": day_of(task.created_at)}, {"$inc": inc}, upsert=True)
 
     async def day(self, day: str) -> DayStats:
         """The counters of one day (zeros when nothing happened)."""

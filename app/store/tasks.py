@@ -396,16 +396,10 @@ class TaskRepository:
 
     async def _observe(self, from_: TaskStatus | None, task: Task) -> None:
         """Per-day counters, the stored event stream and metrics follow every change."""
-        await self._stats.moved(task.created_at, from_, task.status)
+        await self._stats.moved(from_, task)
         event: Document = {"status": task.status.value, "attempt": task.attempt}
         if task.error is not None and task.status.final:
             event["error"] = task.error.model_dump()
         await self._events.emit(task.task_id, "status", event)
         if task.status.final and from_ is not None:
-            finished_at = task.completed_at or task.updated_at
-            await self._stats.finished(
-                task.created_at,
-                task.selected_agent,
-                (finished_at - task.created_at).total_seconds(),
-            )
             record_finish(task)

@@ -43,6 +43,7 @@ format: install
 	$(BIN)/ruff format .
 
 bench: install
+	$(BIN)/python bench/store.py
 	$(BIN)/python bench/inflight.py
 	$(BIN)/python bench/system_metrics.py
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
+
+import uvloop
 
 from app.embedded.mongo.server import serve
 
@@ -23,7 +24,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=27017)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    asyncio.run(serve(args.host, args.port, on_listening=_announce))
+    # uvloop (uvicorn's loop, already a dependency) halves the per-message cost of asyncio's.
+    uvloop.run(serve(args.host, args.port, on_listening=_announce))
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -10,6 +11,7 @@ from app.embedded.mongo.wire import Document
 
 if TYPE_CHECKING:
     from app.embedded.mongo.server import MongoStandIn
+    from app.embedded.mongo.storage import Collection, Database
 
 CODE_NAMES = {
     1: "InternalError",
@@ -22,6 +24,11 @@ CODE_NAMES = {
     43: "CursorNotFound",
     48: "NamespaceExists",
     59: "CommandNotFound",
+    66: "ImmutableField",
+    67: "CannotCreateIndex",
+    72: "InvalidOptions",
+    85: "IndexOptionsConflict",
+    86: "IndexKeySpecsConflict",
     73: "InvalidNamespace",
     238: "NotImplemented",
     352: "UnsupportedOpQueryCommand",
@@ -32,9 +39,11 @@ CODE_NAMES = {
 class CommandError(Exception):
     """A command failed in a way the real server reports with this code."""
 
-    def __init__(self, code: int, message: str) -> None:
+    def __init__(self, code: int, message: str, details: Document | None = None) -> None:
         super().__init__(message)
         self.code = code
+        # Extra reply fields (a duplicate key's keyPattern and keyValue).
+        self.details: Document = details or {}
 
 
 def error_reply(code: int, message: str) -> Document:
@@ -63,11 +72,37 @@ class Call:
     def namespace(self) -> str:
         return f"{self.db_name}.{self.target}"
 
-    def database(self) -> Any:
-        return self.standin.client[self.db_name]
+    def database(self) -> Database:
+        return self.standin.storage.database(self.db_name)
 
-    def collection(self) -> Any:
-        return self.database()[self.target]
+    def reading(self) -> Collection:
+        """The target collection to read (empty when it does not exist), TTL applied."""
+        collection = self.database().reading(self.target)
+        collection.expire(dt.datetime.now(dt.UTC))
+        return collection
+
+    def writing(self) -> Collection:
+        """The target collection to write (created when it does not exist), TTL applied."""
+        collection = self.database().writing(self.target)
+        collection.expire(dt.datetime.now(dt.UTC))
+        return collection
+
+    def coll_stats(self, options: Any) -> Document:
+        """One `$collStats` document: counts and queryExecStats, as MongoDB 7 reports them."""
+        collection = self.database().reading(self.target)
+        stats: Document = {"ns": self.namespace, "localTime": dt.datetime.now(dt.UTC)}
+        wanted = options if isinstance(options, dict) else {}
+        if "queryExecStats" in wanted:
+            scans = collection.stats.collection_scans
+            stats["queryExecStats"] = {"collectionScans": {"total": scans, "nonTailable": scans}}
+        if "count" in wanted:
+            stats["count"] = len(collection.docs)
+        if "storageStats" in wanted:
+            stats["storageStats"] = {
+                "count": len(collection.docs),
+                "nindexes": len(collection.indexes),
+            }
+        return stats
 
     def cursor_reply(self, namespace: str, documents: list[Document]) -> Document:
         options = mapping_arg(self.body, "cursor")
@@ -106,6 +141,15 @@ def batch_size(options: Document) -> int | None:
     return None if value is None else int(value)
 
 
-def sort_arg(body: Document) -> list[tuple[str, Any]] | None:
-    sort = mapping_arg(body, "sort")
-    return list(sort.items()) or None
+def sort_arg(body: Document) -> list[tuple[str, int]] | None:
+    """The sort keys and directions; `$natural` (insertion order) is the unsorted order."""
+    keys: list[tuple[str, int]] = []
+    for field, way in mapping_arg(body, "sort").items():
+        if field == "$natural":
+            if way == -1:
+                raise CommandError(238, "$natural: -1 is not supported by the mongo stand-in")
+            continue
+        if not isinstance(way, int | float) or way not in (1, -1):
+            raise CommandError(2, f"sort direction of {field!r} must be 1 or -1, got {way!r}")
+        keys.append((field, int(way)))
+    return keys or None

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from typing import Any
 
-import mongomock
-from mongomock import filtering
-
+from app.embedded.mongo import _language as language
 from app.embedded.mongo import wire
 from app.embedded.mongo._call import Call, CommandError, Handler, list_arg, mapping_arg
 from app.embedded.mongo.wire import Document
@@ -15,9 +13,6 @@ from app.embedded.mongo.wire import Document
 SERVER_VERSION = "7.0.0"
 MAX_WIRE_VERSION = 21  # MongoDB 7.0
 MAX_WRITE_BATCH_SIZE = 100_000
-
-# mongomock.filtering is untyped; this names the one function we use from it.
-_filter_applies: Callable[[Document, Document], bool] = filtering.filter_applies
 _INDEX_OPTIONS = ("unique", "sparse", "partialFilterExpression", "expireAfterSeconds")
 
 
@@ -51,11 +46,11 @@ def _build_info(call: Call) -> Document:
     return {
         "version": SERVER_VERSION,
         "versionArray": [int(part) for part in SERVER_VERSION.split(".")] + [0],
-        "gitVersion": "mongomock-stand-in",
+        "gitVersion": "agent-orchestrator-stand-in",
         "bits": 64,
         "debug": False,
         "maxBsonObjectSize": wire.MAX_BSON_OBJECT_SIZE,
-        "storageEngines": ["mongomock"],
+        "storageEngines": ["in-memory stand-in"],
         "modules": [],
     }
 
@@ -64,27 +59,26 @@ def _build_info(call: Call) -> Document:
 
 
 def _exists(call: Call) -> bool:
-    return call.target in call.database().list_collection_names()
+    return call.database().get(call.target) is not None
 
 
 def _create(call: Call) -> Document:
     if _exists(call):
         raise CommandError(48, f"Collection {call.namespace} already exists.")
-    # Options (capped, validator, timeseries) are accepted and ignored: mongomock has none.
-    call.database().create_collection(call.target)
+    # Options (capped, validator, timeseries) are accepted and ignored.
+    call.database().writing(call.target)
     return {}
 
 
 def _drop(call: Call) -> Document:
-    if not _exists(call):
+    dropped = call.database().drop(call.target)
+    if dropped is None:
         return {}  # MongoDB 7 answers ok: 1 when the collection does not exist.
-    indexes_was = len(call.collection().index_information())
-    call.database().drop_collection(call.target)
-    return {"ns": call.namespace, "nIndexesWas": indexes_was}
+    return {"ns": call.namespace, "nIndexesWas": len(dropped.indexes)}
 
 
 def _drop_database(call: Call) -> Document:
-    call.standin.client.drop_database(call.db_name)
+    call.standin.storage.drop_database(call.db_name)
     return {"dropped": call.db_name}
 
 
@@ -93,85 +87,92 @@ def _rename_collection(call: Call) -> Document:
     target_db, _, target = str(call.body.get("to", "")).partition(".")
     if source_db != target_db:
         raise CommandError(238, "renaming across databases is not supported by the stand-in")
-    database = call.standin.client[source_db]
-    database.rename_collection(source, target, dropTarget=bool(call.body.get("dropTarget")))
+    database = call.standin.storage.database(source_db)
+    moved = database.get(source)
+    if moved is None:
+        raise CommandError(26, f"Source collection {source_db}.{source} does not exist")
+    if database.get(target) is not None:
+        if not call.body.get("dropTarget"):
+            raise CommandError(48, f"Collection {target_db}.{target} already exists.")
+        database.drop(target)
+    database.drop(source)
+    moved.namespace = f"{target_db}.{target}"
+    database.collections[target] = moved
     return {}
 
 
 def _create_indexes(call: Call) -> Document:
-    collection = call.collection()
     existed = _exists(call)
-    before = len(collection.index_information())
+    collection = call.writing()
+    before = len(collection.indexes)
     for spec in list_arg(call.body, "indexes"):
         key, name = spec.get("key"), spec.get("name")
         if not isinstance(key, dict) or not key or not isinstance(name, str):
             raise CommandError(9, "each index needs a non-empty 'key' document and a 'name'")
         options = {option: spec[option] for option in _INDEX_OPTIONS if option in spec}
-        collection.create_index(list(key.items()), name=name, **options)
+        collection.create_index(name, list(key.items()), options)
     return {
         "createdCollectionAutomatically": not existed,
-        "numIndexesBefore": max(before, 1),
-        "numIndexesAfter": len(collection.index_information()),
+        "numIndexesBefore": before,
+        "numIndexesAfter": len(collection.indexes),
     }
 
 
 def _drop_indexes(call: Call) -> Document:
-    collection = call.collection()
-    indexes_was = len(collection.index_information())
+    collection = call.database().get(call.target)
+    if collection is None:
+        raise CommandError(26, f"ns not found {call.namespace}")
+    indexes_was = len(collection.indexes)
     index = call.body.get("index")
     if index == "*":
-        collection.drop_indexes()
+        for name in [name for name in collection.indexes if name != "_id_"]:
+            collection.drop_index(name)
         return {"nIndexesWas": indexes_was}
-    for name in index if isinstance(index, list) else [index]:
-        try:
-            collection.drop_index(list(name.items()) if isinstance(name, dict) else name)
-        except mongomock.OperationFailure as exc:
-            raise CommandError(27, str(exc)) from exc
+    for named in index if isinstance(index, list) else [index]:
+        if isinstance(named, dict):
+            named = collection.index_named_by_keys(list(named.items()))
+        collection.drop_index(str(named))
     return {"nIndexesWas": indexes_was}
 
 
 def _list_indexes(call: Call) -> Document:
-    if not _exists(call):
+    collection = call.database().get(call.target)
+    if collection is None:
         raise CommandError(26, f"ns does not exist: {call.namespace}")
-    documents = [
-        {"v": 2, "key": info["key"], "name": info["name"]}
-        | {option: value for option, value in info.items() if option not in ("v", "key", "name")}
-        for info in call.collection().list_indexes()
-    ]
+    documents = [index.describe() for index in collection.indexes.values()]
     return call.cursor_reply(call.namespace, documents)
 
 
 def _list_collections(call: Call) -> Document:
     documents = [
         {"name": name, "type": "collection", "options": {}, "info": {"readOnly": False}}
-        for name in sorted(call.database().list_collection_names())
+        for name in sorted(call.database().collections)
     ]
     query = mapping_arg(call.body, "filter")
-    documents = [document for document in documents if _filter_applies(query, document)]
+    documents = [document for document in documents if language.matches(query, document)]
     if call.body.get("nameOnly"):
         documents = [{"name": document["name"], "type": "collection"} for document in documents]
     return call.cursor_reply(f"{call.db_name}.$cmd.listCollections", documents)
 
 
 def _list_databases(call: Call) -> Document:
-    names = sorted(call.standin.client.list_database_names())
+    names = call.standin.storage.database_names()
     databases = [{"name": name, "sizeOnDisk": 0, "empty": False} for name in names]
     query = mapping_arg(call.body, "filter")
-    databases = [database for database in databases if _filter_applies(query, database)]
+    databases = [database for database in databases if language.matches(query, database)]
     if call.body.get("nameOnly"):
         return {"databases": [{"name": database["name"]} for database in databases]}
     return {"databases": databases, "totalSize": 0}
 
 
 def _db_stats(call: Call) -> Document:
-    database = call.database()
-    collections = [database[name] for name in database.list_collection_names()]
+    collections = list(call.database().collections.values())
     return {
         "db": call.db_name,
         "collections": len(collections),
         "views": 0,
-        "objects": sum(collection.estimated_document_count() for collection in collections),
-        "indexes": sum(len(collection.index_information()) for collection in collections),
+        "objects": sum(len(collection.docs) for collection in collections),
+        "indexes": sum(len(collection.indexes) for collection in collections),
         "dataSize": 0,
         "storageSize": 0,
         "indexSize": 0,
@@ -180,11 +181,11 @@ def _db_stats(call: Call) -> Document:
 
 
 def _coll_stats(call: Call) -> Document:
-    collection = call.collection()
-    indexes = collection.index_information() if _exists(call) else {}
+    collection = call.database().get(call.target)
+    indexes: dict[str, Any] = dict(collection.indexes) if collection is not None else {}
     return {
         "ns": call.namespace,
-        "count": collection.estimated_document_count(),
+        "count": len(collection.docs) if collection is not None else 0,
         "size": 0,
         "storageSize": 0,
         "nindexes": len(indexes),

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-import mongomock
 from bson.int64 import Int64
 
+from app.embedded.mongo import _language as language
 from app.embedded.mongo import wire
 from app.embedded.mongo._call import (
     Call,
@@ -21,6 +21,7 @@ from app.embedded.mongo._call import (
     sort_arg,
 )
 from app.embedded.mongo._catalog import CATALOG_HANDLERS, hello
+from app.embedded.mongo.storage import run_pipeline
 from app.embedded.mongo.wire import Document
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ def run_command(standin: MongoStandIn, request: wire.Request, connection_id: int
         refuse_collation(body)
         reply = handler(Call(standin, request.db_name, body, connection_id))
     except CommandError as exc:
-        return error_reply(exc.code, str(exc))
+        return error_reply(exc.code, str(exc)) | exc.details
     except Exception as exc:
         code = _error_code(exc)
         if code == 1:
@@ -60,7 +61,9 @@ def _error_code(exc: Exception) -> int:
         return code
     if isinstance(exc, NotImplementedError):
         return 238
-    if isinstance(exc, mongomock.OperationFailure | TypeError | ValueError | KeyError):
+    if isinstance(exc, TypeError | ValueError | KeyError) or type(exc).__module__.startswith(
+        "mongomock"
+    ):
         return 2
     return 1
 
@@ -69,16 +72,19 @@ def _error_code(exc: Exception) -> int:
 
 
 def _write_error(index: int, exc: Exception) -> Document:
-    return {"index": index, "code": _error_code(exc), "errmsg": str(exc) or type(exc).__name__}
+    error = {"index": index, "code": _error_code(exc), "errmsg": str(exc) or type(exc).__name__}
+    if isinstance(exc, CommandError):
+        error |= exc.details
+    return error
 
 
 def _insert(call: Call) -> Document:
-    collection = call.collection()
+    collection = call.writing()
     ordered = bool(call.body.get("ordered", True))
     inserted, errors = 0, []
     for index, document in enumerate(list_arg(call.body, "documents")):
         try:
-            collection.insert_one(document)
+            collection.insert(document)
         except Exception as exc:
             errors.append(_write_error(index, exc))
             if ordered:
@@ -88,42 +94,35 @@ def _insert(call: Call) -> Document:
     return {"n": inserted, **({"writeErrors": errors} if errors else {})}
 
 
-def _apply_update(
-    collection: Any, query: Document, update: Any, *, upsert: bool, multi: bool, array_filters: Any
-) -> Document:
-    """Apply an operator, replacement or pipeline update; return mongomock's raw result."""
-    if isinstance(update, dict) and not any(key.startswith("$") for key in update):
-        if multi:
-            raise CommandError(9, "multi update is not supported for replacement-style update")
-        return dict(collection.replace_one(query, update, upsert=upsert).raw_result)
-    method = collection.update_many if multi else collection.update_one
-    return dict(method(query, update, upsert=upsert, array_filters=array_filters).raw_result)
+def _refuse_array_filters(spec: Document) -> None:
+    if spec.get("arrayFilters"):
+        raise CommandError(238, "arrayFilters are not supported by the mongo stand-in")
 
 
 def _update(call: Call) -> Document:
-    collection = call.collection()
+    collection = call.writing()
     ordered = bool(call.body.get("ordered", True))
     matched, modified, upserted, errors = 0, 0, [], []
     for index, spec in enumerate(list_arg(call.body, "updates")):
         try:
             refuse_collation(spec)
-            raw = _apply_update(
-                collection,
+            _refuse_array_filters(spec)
+            outcome = collection.update(
                 mapping_arg(spec, "q"),
                 spec.get("u"),
                 upsert=bool(spec.get("upsert")),
                 multi=bool(spec.get("multi")),
-                array_filters=spec.get("arrayFilters"),
             )
         except Exception as exc:
             errors.append(_write_error(index, exc))
             if ordered:
                 break
             continue
-        matched += raw.get("n", 0)
-        modified += raw.get("nModified") or 0
-        if raw.get("upserted") is not None:
-            upserted.append({"index": index, "_id": raw["upserted"]})
+        matched += outcome.matched
+        modified += outcome.modified
+        if outcome.upserted_id is not None:
+            upserted.append({"index": index, "_id": outcome.upserted_id})
+            matched += 1
     reply: Document = {"n": matched, "nModified": modified}
     if upserted:
         reply["upserted"] = upserted
@@ -133,17 +132,14 @@ def _update(call: Call) -> Document:
 
 
 def _delete(call: Call) -> Document:
-    collection = call.collection()
+    collection = call.writing()
     ordered = bool(call.body.get("ordered", True))
     removed, errors = 0, []
     for index, spec in enumerate(list_arg(call.body, "deletes")):
         try:
             refuse_collation(spec)
             query = mapping_arg(spec, "q")
-            if spec.get("limit", 0) == 1:
-                removed += collection.delete_one(query).deleted_count
-            else:
-                removed += collection.delete_many(query).deleted_count
+            removed += len(collection.delete(query, just_one=spec.get("limit", 0) == 1))
         except Exception as exc:
             errors.append(_write_error(index, exc))
             if ordered:
@@ -153,37 +149,25 @@ def _delete(call: Call) -> Document:
 
 def _find_and_modify(call: Call) -> Document:
     body = call.body
-    collection = call.collection()
-    query, fields = mapping_arg(body, "query"), mapping_arg(body, "fields") or None
+    collection = call.writing()
+    query, fields = mapping_arg(body, "query"), mapping_arg(body, "fields")
     update, remove = body.get("update"), bool(body.get("remove"))
-    upsert, return_new = bool(body.get("upsert")), bool(body.get("new"))
-    array_filters = body.get("arrayFilters")
     if remove == (update is not None):
         raise CommandError(9, "findAndModify needs exactly one of 'update' and 'remove: true'")
-    target = collection.find_one(query, {"_id": 1}, sort=sort_arg(body))
-    if target is None:
-        if remove:
-            return {"lastErrorObject": {"n": 0}, "value": None}
-        if not upsert:
-            return {"lastErrorObject": {"n": 0, "updatedExisting": False}, "value": None}
-        raw = _apply_update(
-            collection, query, update, upsert=True, multi=False, array_filters=array_filters
-        )
-        upserted_id = raw.get("upserted")
-        value = collection.find_one({"_id": upserted_id}, fields) if return_new else None
-        last_error = {"n": 1, "updatedExisting": False, "upserted": upserted_id}
-        return {"lastErrorObject": last_error, "value": value}
-    # Keep the caller's other conditions so positional operators ($) still see their array match.
-    selector = {**query, "_id": target["_id"]}
-    before = collection.find_one(selector, fields)
+    _refuse_array_filters(body)
+    sort = sort_arg(body)
     if remove:
-        collection.delete_one(selector)
-        return {"lastErrorObject": {"n": 1}, "value": before}
-    _apply_update(
-        collection, selector, update, upsert=False, multi=False, array_filters=array_filters
-    )
-    value = collection.find_one({"_id": target["_id"]}, fields) if return_new else before
-    return {"lastErrorObject": {"n": 1, "updatedExisting": True}, "value": value}
+        removed = collection.delete(query, just_one=True, sort=sort)
+        value = language.project(removed[0], fields) if removed else None
+        return {"lastErrorObject": {"n": len(removed)}, "value": value}
+    outcome = collection.update(query, update, upsert=bool(body.get("upsert")), sort=sort)
+    shown = outcome.after if body.get("new") else outcome.before
+    value = language.project(shown, fields) if shown is not None else None
+    if outcome.upserted_id is not None:
+        last_error = {"n": 1, "updatedExisting": False, "upserted": outcome.upserted_id}
+    else:
+        last_error = {"n": outcome.matched, "updatedExisting": bool(outcome.matched)}
+    return {"lastErrorObject": last_error, "value": value}
 
 
 # -- reads and cursors ---------------------------------------------------------------------
@@ -192,15 +176,15 @@ def _find_and_modify(call: Call) -> Document:
 def _find(call: Call) -> Document:
     body = call.body
     limit = int(body.get("limit") or 0)
-    documents = list(
-        call.collection().find(
-            mapping_arg(body, "filter"),
-            projection=mapping_arg(body, "projection") or None,
-            skip=int(body.get("skip") or 0),
-            limit=abs(limit),
-            sort=sort_arg(body),
-        )
+    projection = mapping_arg(body, "projection")
+    documents = call.reading().select(
+        mapping_arg(body, "filter"),
+        sort_arg(body),
+        skip=int(body.get("skip") or 0),
+        limit=abs(limit),
     )
+    if projection:
+        documents = [language.project(doc, projection) for doc in documents]
     # A negative limit is the legacy spelling of singleBatch.
     single_batch = bool(body.get("singleBatch")) or limit < 0
     return call.standin.open_cursor(call.namespace, documents, batch_size(body), single_batch)
@@ -231,23 +215,24 @@ def _kill_cursors(call: Call) -> Document:
 def _aggregate(call: Call) -> Document:
     if call.body.get("explain"):
         raise CommandError(238, "explain is not supported by the mongo stand-in")
-    documents = list(call.collection().aggregate(list_arg(call.body, "pipeline")))
+    pipeline = list_arg(call.body, "pipeline")
+    if pipeline and isinstance(pipeline[0], dict) and "$collStats" in pipeline[0]:
+        return call.cursor_reply(call.namespace, [call.coll_stats(pipeline[0]["$collStats"])])
+    documents = run_pipeline(call.reading(), call.database(), pipeline)
     return call.cursor_reply(call.namespace, documents)
 
 
 def _count(call: Call) -> Document:
-    options: Document = {"skip": int(call.body.get("skip") or 0)}
-    if limit := abs(int(call.body.get("limit") or 0)):
-        options["limit"] = limit
     query = mapping_arg(call.body, "query")
-    return {"n": call.collection().count_documents(query, **options)}
+    skip, limit = int(call.body.get("skip") or 0), abs(int(call.body.get("limit") or 0))
+    return {"n": call.reading().count(query, skip, limit)}
 
 
 def _distinct(call: Call) -> Document:
     key = call.body.get("key")
     if not isinstance(key, str):
         raise CommandError(14, "'key' must be a string")
-    return {"values": call.collection().distinct(key, mapping_arg(call.body, "query"))}
+    return {"values": call.reading().distinct(key, mapping_arg(call.body, "query"))}
 
 
 _HANDLERS: dict[str, Handler] = {

@@ -1,30 +1,28 @@
-"""The asyncio server: one shared mongomock store, open cursors, and a loop per connection."""
+"""The asyncio server: one shared store, open cursors, and a protocol per connection."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import itertools
 import logging
 import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import cast
 
-import mongomock
 from bson.int64 import Int64
 from bson.raw_bson import RawBSONDocument
 
 from app.embedded.mongo import wire
 from app.embedded.mongo.commands import error_reply, run_command
+from app.embedded.mongo.storage import Storage
 from app.embedded.mongo.wire import Document
 
 logger = logging.getLogger(__name__)
 
 DEFAULT_FIRST_BATCH = 101
 CURSOR_IDLE_TIMEOUT_S = 600.0
-_CLOSE_TIMEOUT_S = 2.0
 # Room for the reply envelope around a batch, so a full batch still fits in one BSON object.
 _BATCH_BYTES = wire.MAX_BSON_OBJECT_SIZE - 64 * 1024
 
@@ -34,7 +32,7 @@ class OpenCursor:
     """The not-yet-returned rest of a query result, served by getMore."""
 
     namespace: str
-    documents: list[Document]
+    documents: list[RawBSONDocument]
     position: int = 0
     last_used: float = field(default_factory=time.monotonic)
 
@@ -43,13 +41,12 @@ class MongoStandIn:
     """Server state: the in-memory store, open cursors, and connection/request counters."""
 
     def __init__(self) -> None:
-        # Any: mongomock's stub re-exports pymongo's classes, but its real API differs in places.
-        self.client: Any = mongomock.MongoClient()
+        self.storage = Storage()
         self.cursors: dict[int, OpenCursor] = {}
         self._cursor_ids = itertools.count(1)
         self._connection_ids = itertools.count(1)
         self._request_ids = itertools.count(1)
-        self._connections: dict[asyncio.StreamWriter, asyncio.Task[None]] = {}
+        self.connections: set[_Connection] = set()
 
     def open_cursor(
         self,
@@ -58,13 +55,17 @@ class MongoStandIn:
         batch_size: int | None = None,
         single_batch: bool = False,
     ) -> Document:
-        """Answer a cursor-returning command with its first batch, keeping the rest for getMore."""
+        """Answer a cursor-returning command with its first batch, keeping the rest for getMore.
+
+        Every document is encoded now: the stored ones may change before a getMore reads on.
+        """
         self._drop_idle_cursors()
-        first_batch, position = _take_batch(documents, 0, batch_size or DEFAULT_FIRST_BATCH)
+        encoded = [wire.raw_document(document) for document in documents]
+        first_batch, position = _take_batch(encoded, 0, batch_size or DEFAULT_FIRST_BATCH)
         cursor_id = 0
-        if position < len(documents) and not single_batch:
+        if position < len(encoded) and not single_batch:
             cursor_id = next(self._cursor_ids)
-            self.cursors[cursor_id] = OpenCursor(namespace, documents, position)
+            self.cursors[cursor_id] = OpenCursor(namespace, encoded, position)
         return {"cursor": {"firstBatch": first_batch, "id": Int64(cursor_id), "ns": namespace}}
 
     def get_more(self, cursor_id: int, batch_size: int | None) -> Document | None:
@@ -119,49 +120,64 @@ class MongoStandIn:
     def _next_request_id(self) -> int:
         return next(self._request_ids) & 0x7FFFFFFF
 
-    async def serve_connection(
-        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
-    ) -> None:
-        """Answer messages on one client connection until it closes."""
-        connection_id = self.new_connection_id()
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections[writer] = task
-        try:
-            while (message := await wire.read_message(reader)) is not None:
-                reply = self.handle(message, connection_id)
-                if reply is not None:
-                    writer.write(reply)
-                    await writer.drain()
-        except wire.FramingError as exc:
-            logger.warning("closing connection %d: %s", connection_id, exc)
-        except (ConnectionError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self._connections.pop(writer, None)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
     async def close_connections(self) -> None:
-        """Close every client connection and wait for its handler to finish."""
-        tasks = list(self._connections.values())
-        for writer in list(self._connections):
-            writer.close()
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=_CLOSE_TIMEOUT_S)
-            for task in pending:
-                task.cancel()
+        """Close every client connection."""
+        for connection in list(self.connections):
+            connection.close()
+        self.connections.clear()
+
+
+class _Connection(asyncio.Protocol):
+    """One client connection: cut messages out of the bytes received, answer each in turn."""
+
+    def __init__(self, standin: MongoStandIn) -> None:
+        self._standin = standin
+        self._buffer = bytearray()
+        self._transport: asyncio.Transport | None = None
+        self._id = standin.new_connection_id()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement asyncio.Transport without subclassing it.
+        self._transport = cast(asyncio.Transport, transport)
+        self._standin.connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        try:
+            while (message := wire.take_message(self._buffer)) is not None:
+                reply = self._standin.handle(message, self._id)
+                if reply is not None and self._transport is not None:
+                    self._transport.write(reply)
+        except wire.FramingError as exc:
+            logger.warning("closing connection %d: %s", self._id, exc)
+            self.close()
+
+    def pause_writing(self) -> None:
+        # A client that stops reading its replies stops being read: memory stays bounded.
+        if self._transport is not None:
+            self._transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self._transport is not None:
+            self._transport.resume_reading()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._standin.connections.discard(self)
+        self._transport = None
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
 
 
 def _take_batch(
-    documents: list[Document], start: int, limit: int | None
+    documents: list[RawBSONDocument], start: int, limit: int | None
 ) -> tuple[list[RawBSONDocument], int]:
     batch: list[RawBSONDocument] = []
     size = 0
     position = start
     while position < len(documents) and (not limit or len(batch) < limit):
-        encoded = wire.raw_document(documents[position])
+        encoded = documents[position]
         size += len(encoded.raw)
         if batch and size > _BATCH_BYTES:
             break
@@ -175,9 +191,9 @@ async def serve(
 ) -> None:
     """Serve the wire protocol on host:port until SIGTERM or SIGINT."""
     standin = MongoStandIn()
-    server = await asyncio.start_server(standin.serve_connection, host, port)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    server = await loop.create_server(lambda: _Connection(standin), host, port)
+    stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import decimal
 import struct
 from dataclasses import dataclass
@@ -85,18 +84,17 @@ class Request:
     more_to_come: bool = False
 
 
-async def read_message(reader: asyncio.StreamReader) -> Message | None:
-    """Read one framed message; None when the peer closed the connection between messages."""
-    try:
-        header = await reader.readexactly(_HEADER.size)
-    except asyncio.IncompleteReadError as exc:
-        if exc.partial:
-            raise FramingError("connection closed inside a message header") from exc
+def take_message(buffer: bytearray) -> Message | None:
+    """Cut the first whole message off the front of buffer; None until one has arrived."""
+    if len(buffer) < _HEADER.size:
         return None
-    length, request_id, _response_to, op_code = _HEADER.unpack(header)
+    length, request_id, _response_to, op_code = _HEADER.unpack_from(buffer, 0)
     if not _HEADER.size < length <= MAX_MESSAGE_SIZE:
         raise FramingError(f"invalid message length {length}")
-    payload = await reader.readexactly(length - _HEADER.size)
+    if len(buffer) < length:
+        return None
+    payload = bytes(buffer[_HEADER.size : length])
+    del buffer[:length]
     return Message(request_id, op_code, payload)
 
 

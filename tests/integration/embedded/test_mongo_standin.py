@@ -421,3 +421,176 @@ async def test_datetimes_and_uuids_round_trip(
         }
     finally:
         await standard.close()
+
+
+# -- indexes -------------------------------------------------------------------------------
+
+
+async def _scans(coll: Any) -> int:
+    """Collection scans so far, as MongoDB's $collStats reports them."""
+    [stats] = await (await coll.aggregate([{"$collStats": {"queryExecStats": {}}}])).to_list()
+    return int(stats["queryExecStats"]["collectionScans"]["total"])
+
+
+def _tasks(n: int) -> list[Doc]:
+    start = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
+    return [
+        {
+            "_id": f"t{i:04d}",
+            "owner": f"o{i % 3}",
+            "status": ["queued", "processing", "completed"][i % 3 if i % 7 else 2],
+            # Ties on created_at, so the _id tie-break matters.
+            "created_at": start + dt.timedelta(seconds=i // 4),
+            "n": i,
+        }
+        for i in range(n)
+    ]
+
+
+async def test_indexed_queries_read_no_collection_and_unindexed_ones_are_counted(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.create_index([("owner", 1), ("status", 1), ("created_at", -1)], name="osc")
+    await coll.create_index([("owner", 1), ("created_at", -1), ("_id", -1)], name="oc")
+    docs = _tasks(600)
+    await coll.insert_many(docs)
+    before = await _scans(coll)
+
+    assert (await coll.find_one({"_id": "t0042"}))["n"] == 42
+    newest = (
+        await coll.find({"owner": "o1"}).sort([("created_at", -1), ("_id", -1)]).limit(5).to_list()
+    )
+    expected = sorted(
+        (d for d in docs if d["owner"] == "o1"),
+        key=lambda d: (d["created_at"], d["_id"]),
+        reverse=True,
+    )
+    assert [d["_id"] for d in newest] == [d["_id"] for d in expected[:5]]
+    done = await coll.find({"owner": "o2", "status": "completed"}).sort("created_at", -1).to_list()
+    wanted = [d for d in docs if d["owner"] == "o2" and d["status"] == "completed"]
+    # MongoDB leaves the order of ties unspecified: compare the sort values and the set.
+    assert [d["created_at"] for d in done] == sorted(
+        (d["created_at"] for d in wanted), reverse=True
+    )
+    assert {d["_id"] for d in done} == {d["_id"] for d in wanted}
+    await coll.update_one(
+        {"_id": "t0001", "status": "processing"}, {"$set": {"status": "completed"}}
+    )
+    assert await coll.count_documents(
+        {"owner": "o0", "status": {"$in": ["queued", "processing"]}}
+    ) == sum(1 for d in docs if d["owner"] == "o0" and d["status"] in ("queued", "processing"))
+    assert await _scans(coll) == before
+
+    assert (await coll.find_one({"n": 7}))["_id"] == "t0007"  # no index on n
+    assert await _scans(coll) == before + 1
+
+
+async def test_index_entries_follow_updates_deletes_and_upserts(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.create_index([("status", 1), ("n", 1)], name="status_n")
+    await coll.insert_many([{"_id": i, "status": "queued", "n": i} for i in range(10)])
+
+    await coll.update_one({"_id": 3}, {"$set": {"status": "done"}})
+    await coll.update_many({"n": {"$gte": 8}, "status": "queued"}, {"$set": {"status": "done"}})
+    await coll.delete_one({"status": "queued", "n": 0})
+    await coll.update_one({"status": "done", "n": 42}, {"$set": {"extra": True}}, upsert=True)
+    await coll.find_one_and_update(
+        {"status": "queued"}, {"$set": {"status": "done"}}, sort=[("n", -1)]
+    )
+
+    done = await coll.find({"status": "done"}, {"_id": 0, "n": 1}).sort("n", 1).to_list()
+    assert [d["n"] for d in done] == [3, 7, 8, 9, 42]
+    queued = await coll.find({"status": "queued", "n": {"$lt": 5}}).sort("n", -1).to_list()
+    assert [d["_id"] for d in queued] == [4, 2, 1]
+    assert await _scans(coll) == 0
+
+
+def test_unique_index_violations_are_11000_and_change_nothing(
+    client: MongoClient[Doc], name: str
+) -> None:
+    coll = client.standin[name]
+    coll.create_index([("task_id", 1), ("seq", 1)], unique=True, name="task_seq")
+    coll.insert_many([{"_id": n, "task_id": "a", "seq": n} for n in range(3)])
+
+    with pytest.raises(DuplicateKeyError) as inserted:
+        coll.insert_one({"task_id": "a", "seq": 1})
+    assert inserted.value.details is not None
+    assert inserted.value.details["keyPattern"] == {"task_id": 1, "seq": 1}
+    assert inserted.value.details["keyValue"] == {"task_id": "a", "seq": 1}
+    with pytest.raises(DuplicateKeyError):
+        coll.update_one({"_id": 2}, {"$set": {"seq": 0}, "$inc": {"tries": 1}})
+    assert coll.find_one({"_id": 2}) == {"_id": 2, "task_id": "a", "seq": 2}
+    with pytest.raises(DuplicateKeyError):
+        coll.update_one({"_id": 9}, {"$set": {"task_id": "a", "seq": 0}}, upsert=True)
+    with pytest.raises(DuplicateKeyError):
+        coll.insert_one({"_id": 0, "task_id": "b", "seq": 0})
+    assert coll.count_documents({}) == 3
+    # The unique key moved with the update: its old value is free again.
+    coll.update_one({"_id": 2}, {"$set": {"seq": 20}})
+    coll.insert_one({"_id": 3, "task_id": "a", "seq": 2})
+    with pytest.raises(DuplicateKeyError):
+        coll.create_index("task_id", unique=True)
+
+
+async def test_index_order_serves_sorts_both_ways_and_mixed_sorts_finish_in_memory(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.create_index([("owner", 1), ("created_at", -1)], name="owner_created")
+    docs = _tasks(300)
+    await coll.insert_many(docs)
+    mine = [d for d in docs if d["owner"] == "o0"]
+
+    for way in (1, -1):
+        page = (
+            await coll.find({"owner": "o0"})
+            .sort([("created_at", way), ("_id", way)])
+            .skip(3)
+            .limit(7)
+            .to_list()
+        )
+        ordered = sorted(mine, key=lambda d: (d["created_at"], d["_id"]), reverse=way < 0)
+        assert [d["_id"] for d in page] == [d["_id"] for d in ordered[3:10]]
+    mixed = await coll.find({"owner": "o0"}).sort([("created_at", -1), ("n", 1)]).limit(9).to_list()
+    ordered = sorted(
+        sorted(mine, key=lambda d: d["n"]), key=lambda d: d["created_at"], reverse=True
+    )
+    assert [d["_id"] for d in mixed] == [d["_id"] for d in ordered[:9]]
+    assert await _scans(coll) == 0
+
+
+async def test_array_values_and_type_brackets_through_an_index(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.create_index("tag")
+    await coll.insert_many(
+        [
+            {"_id": 1, "tag": "a"},
+            {"_id": 2, "tag": ["a", "b"]},
+            {"_id": 3, "tag": "b"},
+            {"_id": 4, "tag": 5},
+            {"_id": 5, "tag": 5.0},
+            {"_id": 6},
+            {"_id": 7, "tag": None},
+            {"_id": 8, "tag": True},
+        ]
+    )
+
+    assert sorted(d["_id"] for d in await coll.find({"tag": "a"}).to_list()) == [1, 2]
+    assert sorted(d["_id"] for d in await coll.find({"tag": {"$in": ["b", 5]}}).to_list()) == [
+        2,
+        3,
+        4,
+        5,
+    ]
+    assert sorted(d["_id"] for d in await coll.find({"tag": {"$gt": 1}}).to_list()) == [4, 5]
+    assert sorted(d["_id"] for d in await coll.find({"tag": {"$gte": "a"}}).to_list()) == [1, 2, 3]
+    assert sorted(d["_id"] for d in await coll.find({"tag": 1}).to_list()) == []
+    assert sorted(d["_id"] for d in await coll.find({"tag": None}).to_list()) == [6, 7]
+    by_tag = await coll.find({}, {"_id": 1}).sort([("tag", 1), ("_id", 1)]).to_list()
+    # null and missing, numbers, strings (the array by its least element), booleans.
+    assert [d["_id"] for d in by_tag] == [6, 7, 4, 5, 1, 2, 3, 8]

@@ -1,0 +1,153 @@
+"""MongoDB's query language, borrowed from mongomock: matching, updates, projection, pipelines.
+
+The stand-in keeps documents and indexes itself and asks mongomock only what a document or a
+list of documents makes of an expression, so mongomock never holds data here. Every use of its
+untyped, private API is in this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import bson
+import mongomock
+import mongomock.aggregate
+import mongomock.collection
+import mongomock.filtering
+
+from app.embedded.mongo.order import order_key
+from app.embedded.mongo.wire import Document
+
+# A collection object with no data: its methods apply update and projection documents.
+_scratch: Any = mongomock.MongoClient().get_database("standin").get_collection("scratch")
+# mongomock is only partly typed: its modules are used as untyped here.
+_filtering: Any = mongomock.filtering
+_aggregate: Any = mongomock.aggregate
+_collection: Any = mongomock.collection
+_filter_applies: Callable[[Document, Document], bool] = _filtering.filter_applies
+
+
+def matches(query: Document, doc: Document) -> bool:
+    """Whether doc satisfies the filter (raises on a malformed filter)."""
+    verdict = _simple_match(query, doc)
+    return _filter_applies(query, doc) if verdict is None else verdict
+
+
+def _simple_match(query: Document, doc: Document) -> bool | None:
+    """The verdict for filters of top-level scalar equalities and $in, None for the rest.
+
+    Most of the service's filters are `{_id: .., status: .., attempt: ..}`; deciding them here
+    with BSON order keys (so 1 == 1.0 and True != 1, as in MongoDB) skips mongomock's general
+    matcher. Arrays, embedded documents, nulls, patterns and other operators go to mongomock.
+    """
+    for field, condition in query.items():
+        if field.startswith("$") or "." in field:
+            return None
+        if isinstance(condition, dict):
+            if len(condition) != 1 or "$in" not in condition:
+                return None
+            wanted = condition["$in"]
+            if not isinstance(wanted, list) or not all(map(_is_plain, wanted)):
+                return None
+            keys = {order_key(value) for value in wanted}
+        elif _is_plain(condition):
+            keys = {order_key(condition)}
+        else:
+            return None
+        value = doc.get(field, _ABSENT)
+        if value is _ABSENT:
+            return False
+        if not _is_plain(value):
+            return None
+        if order_key(value) not in keys:
+            return False
+    return True
+
+
+_ABSENT = object()
+_PLAIN = (str, int, float, dt.datetime, bson.ObjectId, bson.Binary, bytes, bson.Int64)
+
+
+def _is_plain(value: Any) -> bool:
+    """A scalar whose MongoDB equality is equality of order keys (no NaN, null or arrays)."""
+    if isinstance(value, float) and value != value:
+        return False
+    return isinstance(value, _PLAIN)
+
+
+def validate_filter(query: Document) -> None:
+    """Raise as the server would on a malformed filter, even when no document is read."""
+    _filter_applies(query, {})
+
+
+def validate_insert(doc: Document) -> None:
+    """Field names the server refuses on insert (top-level `$`, NUL characters)."""
+    if not all(isinstance(key, str) for key in doc):
+        raise ValueError("Document keys must be strings")
+    _collection._validate_data_fields(doc)
+
+
+def apply_update(doc: Document, query: Document, update: Any, *, inserting: bool) -> None:
+    """Apply an operator or pipeline update (or a replacement) to doc, in place."""
+    if isinstance(update, list):
+        _scratch._apply_update_pipeline(doc, update, None)
+    else:
+        _scratch._apply_update_document(doc, query, update, inserting)
+
+
+def upsert_seed(query: Document, update: Any) -> Document:
+    """The document an upsert starts from: the filter's equalities, with an _id."""
+    if query.get("_id") is not None:
+        id_value = query["_id"]
+    elif isinstance(update, dict) and update.get("_id") is not None:
+        id_value = update["_id"]
+    else:
+        id_value = mongomock.ObjectId()
+    seed, _ = _scratch._discard_operators(_scratch._expand_dots(dict(query, _id=id_value)))
+    return dict(seed)
+
+
+def project(doc: Document, projection: Document) -> Document:
+    """doc as the projection shows it (inclusions, exclusions, $slice, $elemMatch)."""
+    if not projection:
+        return doc
+    simple = _top_level_fields(projection)
+    if simple is None:
+        return dict(_scratch._copy_only_fields(doc, dict(projection), dict))
+    fields, include, with_id = simple
+    if include:
+        return {k: v for k, v in doc.items() if k in fields or (k == "_id" and with_id)}
+    return {k: v for k, v in doc.items() if k not in fields and (k != "_id" or with_id)}
+
+
+def _top_level_fields(projection: Document) -> tuple[frozenset[str], bool, bool] | None:
+    """(fields, inclusion?, _id kept?) for a projection of plain top-level 0/1 flags."""
+    flags = {}
+    for field, flag in projection.items():
+        if "." in field or field.startswith("$") or not isinstance(flag, bool | int | float):
+            return None
+        flags[field] = bool(flag)
+    with_id = flags.pop("_id", True)
+    modes = set(flags.values())
+    if len(modes) > 1:
+        return None  # mixed: mongomock raises the error the server would
+    # {_id: 1} alone keeps only _id; {_id: 0} alone drops only _id.
+    include = modes.pop() if modes else with_id
+    return frozenset(flags), include, with_id
+
+
+def key_candidates(key: str, doc: Document) -> Iterable[Any]:
+    """The values a dotted key reaches in doc (arrays not expanded), NOTHING when absent."""
+    found: Iterable[Any] = _filtering.iter_key_candidates(key, doc)
+    return found
+
+
+def is_nothing(value: Any) -> bool:
+    return value is _filtering.NOTHING
+
+
+def run_pipeline(docs: list[Document], database: Any, pipeline: list[Any]) -> list[Document]:
+    """Run aggregation stages over docs (private copies); `database` serves $lookup."""
+    return list(_aggregate.process_pipeline(docs, database, pipeline, None))

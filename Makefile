@@ -44,6 +44,7 @@ format: install
 
 bench: install
 	$(BIN)/python bench/store.py
+	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/inflight.py
 	$(BIN)/python bench/system_metrics.py
 

@@ -88,11 +88,17 @@ class Service:
         return self.topology.start_redis(port=port)
 
     def wait_final(self, http: httpx.Client, task_id: str, timeout: float = 30) -> dict[str, Any]:
-        """Poll the task until it reaches a final status."""
+        """Poll the task until it reaches a final status and its worker's last write is done.
+
+        A completed task's worker stores the session's answer turn just after the status.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             body: dict[str, Any] = http.get(f"/v1/tasks/{task_id}").json()
-            if body.get("status") in FINAL:
+            settled = body.get("status") != "completed" or self.db.messages.find_one(
+                {"task_id": task_id, "role": "assistant"}
+            )
+            if body.get("status") in FINAL and settled:
                 return body
             time.sleep(0.05)
         raise AssertionError(f"task {task_id} not final after {timeout}s: {body}")

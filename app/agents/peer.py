@@ -93,7 +93,9 @@ def _request(state: PeerState) -> AgentRequest:
 
 
 async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
-    """Ask the peer model which agent fits; one repair attempt when the answer is invalid."""
+    """Ask the peer model which agent fits (one repair attempt when the answer is invalid), then
+    route: the decision, the agent chosen or the error, stored as one step with its events.
+    """
     ctx = runtime.context
     request = _request(state)
     names = ctx.registry.names
@@ -126,7 +128,11 @@ async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> Peer
                     "ROUTER_INVALID_OUTPUT", f"The router's answer was invalid twice: {problem}"
                 )
         run.succeed({**decision.model_dump(), "repaired": repaired, "model": reply.model})
-    return {"routing": decision.model_dump()}
+    await ctx.record_routing(decision)
+    return {
+        "routing": decision.model_dump(),
+        **route_to_agent(decision, ctx.min_confidence, ctx.confirm_below),
+    }
 
 
 def parse_decision(
@@ -144,11 +150,13 @@ def parse_decision(
     return decision, ""
 
 
-async def route_to_agent(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
-    """Accept the decision, or fail the task when no agent fits confidently enough."""
-    decision = RoutingDecision.model_validate(state["routing"])
-    await runtime.context.record_routing(decision)
-    threshold = runtime.context.min_confidence
+def route_to_agent(
+    decision: RoutingDecision, threshold: float, confirm_below: float | None
+) -> PeerState:
+    """Accept the decision (to be confirmed by a person below `confirm_below`), or fail the task.
+
+    A decision for no agent, or below the threshold, fails with UNKNOWN_TASK_TYPE.
+    """
     if decision.agent_name == UNKNOWN:
         message = f"No agent fits this task: {decision.reasoning}"
     elif decision.confidence < threshold:
@@ -157,7 +165,6 @@ async def route_to_agent(state: PeerState, runtime: Runtime[PeerContext]) -> Pee
             f"is below {threshold:.2f}: {decision.reasoning}"
         )
     else:
-        confirm_below = runtime.context.confirm_below
         confirm = confirm_below is not None and decision.confidence < confirm_below
         return {"selected_agent": decision.agent_name, "needs_confirmation": confirm}
     return {"selected_agent": None, "error": {"type": "UNKNOWN_TASK_TYPE", "message": message}}
@@ -221,6 +228,7 @@ def _agent_node(name: str) -> Any:
         async with ctx.runs.run(name, run_input) as run:
             output = await ctx.registry.get(name).run(request)
             run.succeed(output.model_dump())
+        await ctx.runs.flush()  # the run's end, told before the step's state is saved
         return {"output": output.model_dump()}
 
     run_agent.__name__ = f"run_{name}"
@@ -230,14 +238,13 @@ def _agent_node(name: str) -> Any:
 def build_peer_graph(
     agent_names: list[str], checkpointer: BaseCheckpointSaver[str] | None = None
 ) -> CompiledStateGraph[Any, Any, Any, Any]:
-    """classify_task -> route_to_agent -> [confirm_routing] -> agent -> [approve_output].
+    """classify_task (routes too) -> [confirm_routing] -> agent -> [approve_output].
 
     One node per registered agent; the bracketed nodes pause the graph (interrupt) when a
     policy asks for a person, and need a durable checkpointer to resume in another process.
     """
     graph = StateGraph(PeerState, context_schema=PeerContext)
     graph.add_node("classify_task", classify_task)
-    graph.add_node("route_to_agent", route_to_agent)
     graph.add_node("confirm_routing", confirm_routing)
     graph.add_node("approve_output", approve_output)
     agents: dict[Hashable, str] = {name: name for name in agent_names}
@@ -245,9 +252,8 @@ def build_peer_graph(
         graph.add_node(name, _agent_node(name))
         graph.add_conditional_edges(name, _needs_approval, ["approve_output", END])
     graph.add_edge(START, "classify_task")
-    graph.add_edge("classify_task", "route_to_agent")
     graph.add_conditional_edges(
-        "route_to_agent", _after_routing, {**agents, "confirm_routing": "confirm_routing", END: END}
+        "classify_task", _after_routing, {**agents, "confirm_routing": "confirm_routing", END: END}
     )
     graph.add_conditional_edges("confirm_routing", _to_agent, agents)
     graph.add_edge("approve_output", END)

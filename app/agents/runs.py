@@ -1,4 +1,9 @@
-"""Record every router and agent run of an attempt in `agent_runs`."""
+"""Record every router and agent run of an attempt in `agent_runs`, and tell the event stream.
+
+Writes are grouped by what a step produces: a run's start is its record and its
+`agent_started` event; its calls are stored when the next call starts or with the run's close;
+the events of its end wait in the attempt's buffer for the step's next write to the task.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,10 @@ from typing import Any
 import structlog
 
 from app.domain.errors import AgentError
-from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, utcnow
+from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
 from app.observability.metrics import AGENT_RUNS
 from app.observability.run_context import RunContext, bind_run, error_info
-from app.store import Store, TaskEventRepository, ToolExecutionRepository
+from app.store import EventBuffer, Store
 
 
 @dataclass
@@ -31,16 +36,16 @@ class RunHandle:
 
 
 class _RunSink:
-    """Where a run's tool executions go: stored, and told to the task's event stream."""
+    """One run's finished calls and their events, until they are stored."""
 
-    def __init__(self, tools: ToolExecutionRepository, events: TaskEventRepository):
-        self._tools = tools
-        self._events = events
+    def __init__(self, recorder: RunRecorder, run_id: str) -> None:
+        self._recorder = recorder
+        self._run_id = run_id
+        self._unsaved: list[ToolExecution] = []
 
-    async def record(self, execution: ToolExecution) -> None:
-        await self._tools.record(execution)
-        await self._events.emit(
-            execution.task_id,
+    def finished(self, execution: ToolExecution) -> None:
+        self._unsaved.append(execution)
+        self._recorder.events.add(
             "tool_call",
             {
                 "agent_name": execution.agent_name,
@@ -51,16 +56,31 @@ class _RunSink:
             },
         )
 
+    async def flush(self) -> None:
+        if not self._unsaved:
+            return
+        await self._recorder.store.agent_runs.add_tool_executions(self._run_id, self.take())
+        await self._recorder.flush()
+
+    def take(self) -> list[ToolExecution]:
+        taken, self._unsaved = self._unsaved, []
+        return taken
+
 
 class RunRecorder:
     """Opens and closes agent runs for one attempt of one task."""
 
-    def __init__(self, store: Store, task_id: str, attempt: int):
-        self._runs = store.agent_runs
-        self._events = store.events
-        self._sink = _RunSink(store.tool_executions, store.events)
+    def __init__(self, store: Store, task_id: str, attempt: int, events: EventBuffer):
+        self.store = store
+        self.events = events
         self.task_id = task_id
         self.attempt = attempt
+        # What the runs this recorder closed cost (the attempt's usage so far).
+        self.usage = Usage()
+
+    async def flush(self) -> None:
+        """Send the buffered events now (while this attempt still owns the task)."""
+        await self.store.tasks.append_events(self.task_id, self.events.take(), self.attempt)
 
     @asynccontextmanager
     async def run(self, agent_name: str, run_input: dict[str, Any]) -> AsyncIterator[RunHandle]:
@@ -77,41 +97,32 @@ class RunRecorder:
             input=run_input,
             started_at=utcnow(),
         )
-        context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, self._sink)
+        sink = _RunSink(self, run.run_id)
+        context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, sink)
         handle = RunHandle(run=run, context=context)
-        await self._runs.start(run)
-        await self._events.emit(
-            self.task_id, "agent_started", {"agent_name": agent_name, "attempt": self.attempt}
-        )
+        await self.store.agent_runs.start(run)
+        self.events.add("agent_started", {"agent_name": agent_name, "attempt": self.attempt})
+        await self.flush()
         try:
             with bind_run(context), structlog.contextvars.bound_contextvars(agent_name=agent_name):
                 yield handle
         except asyncio.CancelledError:
             # Cancelled on request, or the attempt lost its lease: the run did not finish.
-            await self._close(handle, RunStatus.CANCELLED, None)
+            await self._close(handle, sink, RunStatus.CANCELLED, None)
             raise
         except Exception as exc:
             error = error_info(exc) if isinstance(exc, AgentError) else _internal(exc)
-            await self._close(handle, RunStatus.FAILED, error)
+            await self._close(handle, sink, RunStatus.FAILED, error)
             raise
-        await self._close(handle, RunStatus.COMPLETED, None)
+        await self._close(handle, sink, RunStatus.COMPLETED, None)
 
     async def _close(
-        self, handle: RunHandle, status: RunStatus, error: TaskErrorInfo | None
+        self, handle: RunHandle, sink: _RunSink, status: RunStatus, error: TaskErrorInfo | None
     ) -> None:
         context = handle.context
         AGENT_RUNS.labels(handle.run.agent_name, status.value).inc()
-        await self._events.emit(
-            self.task_id,
-            "agent_finished",
-            {
-                "agent_name": handle.run.agent_name,
-                "attempt": self.attempt,
-                "status": status.value,
-                "error": error.model_dump() if error else None,
-            },
-        )
-        await self._runs.finish(
+        self.usage = self.usage + context.usage
+        await self.store.agent_runs.finish(
             handle.run,
             status=status,
             output=handle.output if error is None else None,
@@ -120,6 +131,17 @@ class RunRecorder:
             model=context.models[0] if context.models else None,
             llm_retries=context.llm_retries,
             tool_calls=context.tool_calls,
+            executions=sink.take(),
+        )
+        # Goes out with the step's next write to the task (its routing, or its final status).
+        self.events.add(
+            "agent_finished",
+            {
+                "agent_name": handle.run.agent_name,
+                "attempt": self.attempt,
+                "status": status.value,
+                "error": error.model_dump() if error else None,
+            },
         )
 
 

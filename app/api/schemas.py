@@ -23,7 +23,6 @@ from app.domain.models import (
     TaskErrorInfo,
     TaskResult,
     TaskStatus,
-    ToolExecution,
     ToolStatus,
     Usage,
     utcnow,
@@ -162,13 +161,8 @@ class AgentRunOut(BaseModel):
     tool_executions: list[ToolExecutionOut]
 
     @classmethod
-    def of(cls, run: AgentRun, executions: list[ToolExecution]) -> AgentRunOut:
-        mine = [
-            ToolExecutionOut.model_validate(e.model_dump())
-            for e in executions
-            if e.run_id == run.run_id
-        ]
-        return cls.model_validate({**run.model_dump(), "tool_executions": mine})
+    def of(cls, run: AgentRun) -> AgentRunOut:
+        return cls.model_validate(run.model_dump())
 
 
 class TaskRuns(BaseModel):

@@ -20,7 +20,7 @@ from app.domain.models import (
     utcnow,
 )
 from app.observability.metrics import CHECKPOINT_DECISION_SECONDS, CHECKPOINTS_DECIDED
-from app.store import Store
+from app.store import Store, task_events
 
 log = structlog.get_logger(__name__)
 OUTPUT_FIELDS = {"summary", "raw_output", "code_language"}
@@ -79,20 +79,23 @@ async def approve(
     edits = validate_edits(checkpoint.stage, edits)
     decided = await _decide(store, checkpoint, CheckpointStatus.APPROVED, admin, comment, edits)
     resume = {"approved": True, "edits": edits or {}, "decided_by": admin}
-    if await store.tasks.release(task.task_id, checkpoint_id, resume) is not None:
+    released = await store.tasks.release(task.task_id, checkpoint_id, resume, [_event(decided)])
+    if released is None:
+        await store.tasks.append_events(task.task_id, [_event(decided)])
+    else:
         await dispatcher.enqueue(task.task_id)
     return decided
 
 
 async def reject(store: Store, checkpoint_id: str, admin: str, reason: str) -> Checkpoint:
     """Reject: the task fails with CHECKPOINT_REJECTED."""
-    checkpoint, task = await checkpoint_for_decision(store, checkpoint_id)
+    checkpoint, _ = await checkpoint_for_decision(store, checkpoint_id)
     decided = await _decide(store, checkpoint, CheckpointStatus.REJECTED, admin, reason, None)
     error = TaskErrorInfo(
         type="CHECKPOINT_REJECTED",
         message=f"Rejected by {admin} at the {checkpoint.stage.value} stage: {reason}",
     )
-    await store.tasks.fail_waiting(task.task_id, checkpoint_id, error)
+    await _end_waiting(store, decided, error)
     return decided
 
 
@@ -111,8 +114,7 @@ async def expire_overdue(store: Store, now: datetime, limit: int = 500) -> int:
             message=f"No decision on the {checkpoint.stage.value} checkpoint before "
             f"{checkpoint.deadline.isoformat()}.",
         )
-        await store.tasks.fail_waiting(checkpoint.task_id, checkpoint.checkpoint_id, error)
-        await _announce(store, decided)
+        await _end_waiting(store, decided, error)
         expired += 1
     return expired
 
@@ -131,7 +133,6 @@ async def _decide(
     if decided is None:
         raise InvalidTransition(f"Checkpoint {checkpoint.checkpoint_id} was already decided.")
     _observe(decided)
-    await _announce(store, decided)
     log.info(
         "checkpoint_decided",
         task_id=decided.task_id,
@@ -148,9 +149,18 @@ def _observe(checkpoint: Checkpoint) -> None:
     CHECKPOINT_DECISION_SECONDS.labels(checkpoint.stage.value).observe(max(waited, 0))
 
 
-async def _announce(store: Store, checkpoint: Checkpoint) -> None:
-    await store.events.emit(
-        checkpoint.task_id,
+async def _end_waiting(store: Store, decided: Checkpoint, error: TaskErrorInfo) -> None:
+    """Fail the task a checkpoint held; the decision's event goes with the status change."""
+    failed = await store.tasks.fail_waiting(
+        decided.task_id, decided.checkpoint_id, error, [_event(decided)]
+    )
+    if failed is None:
+        await store.tasks.append_events(decided.task_id, [_event(decided)])
+
+
+def _event(checkpoint: Checkpoint) -> dict[str, Any]:
+    """The task event telling a checkpoint's decision."""
+    return task_events.event(
         "checkpoint_decided",
         {
             "checkpoint_id": checkpoint.checkpoint_id,

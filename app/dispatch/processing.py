@@ -8,7 +8,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from enum import StrEnum
-from functools import partial
 from typing import Any
 
 import structlog
@@ -33,14 +32,17 @@ from app.domain.models import (
     CheckpointStage,
     CheckpointStatus,
     Message,
+    RoutingDecision,
     Task,
     TaskErrorInfo,
     TaskResult,
+    TaskStatus,
+    Usage,
     utcnow,
 )
 from app.llm import LLMClient
 from app.observability.metrics import CHECKPOINTS_CREATED
-from app.store import Store, open_store
+from app.store import EventBuffer, Store, open_store
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -118,6 +120,20 @@ async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
         deps.in_flight.discard(task_id)
 
 
+@dataclass
+class Attempt:
+    """One claim of a task: what it writes goes through here."""
+
+    task: Task
+    events: EventBuffer
+    runs: RunRecorder
+
+    @property
+    def usage_so_far(self) -> Usage | None:
+        """What the task cost, when this attempt alone knows it (its first attempt)."""
+        return self.runs.usage if self.task.attempt == 1 else None
+
+
 async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     settings = deps.settings
     task = await deps.store.tasks.claim(task_id, deps.worker_id, settings.worker.lease_seconds)
@@ -126,32 +142,28 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         return Outcome.SKIPPED
     structlog.contextvars.bind_contextvars(session_id=task.session_id)
     log.info("task_claimed", attempt=task.attempt)
-    history = await deps.store.messages.recent(
-        task.owner, task.session_id, settings.agents.session_history_messages, before=task.task_id
-    )
-    await deps.store.messages.append(_message(task, "user", task.task))
-    state: PeerState = {
-        "task_id": task.task_id,
-        "session_id": task.session_id,
-        "task": task.task,
-        "history": [m.model_dump(mode="json") for m in history],
-        "require_approval": task.require_approval,
-    }
+    events = EventBuffer()
+    # The claim's own event: only its answer told which attempt this is. It goes out with the
+    # first write of the attempt.
+    events.add("status", {"status": TaskStatus.PROCESSING.value, "attempt": task.attempt})
+    attempt = Attempt(task, events, RunRecorder(deps.store, task.task_id, task.attempt, events))
+
+    async def record_routing(decision: RoutingDecision) -> None:
+        await deps.store.tasks.record_routing(task.task_id, task.attempt, decision, events.take())
+
     context = PeerContext(
         registry=deps.registry,
         llm=deps.llm,
-        runs=RunRecorder(deps.store, task.task_id, task.attempt),
+        runs=attempt.runs,
         min_confidence=settings.agents.router_min_confidence,
-        record_routing=partial(deps.store.tasks.record_routing, task.task_id, task.attempt),
+        record_routing=record_routing,
         confirm_below=settings.agents.router_auto_confidence,
         approval_agents=frozenset(settings.agents.approval_required_agents),
     )
-    # The graph's thread is the task: a decision resumes it where it paused, in any process.
+    # The graph's thread is the task: a decision resumes it where it paused, and a recovered
+    # attempt continues it from the last step the lost one completed, in any process.
     config: RunnableConfig = {"configurable": {"thread_id": task.task_id}}
-    graph_input: PeerState | Command[Any] = state
-    if task.resume is not None:
-        graph_input = Command(resume=task.resume["value"])
-        log.info("task_resumed", checkpoint_id=task.resume["checkpoint_id"])
+    graph_input = await _graph_input(deps, task, config)
     run = asyncio.create_task(deps.graph.ainvoke(graph_input, config, context=context))
     watch = asyncio.create_task(_watch(deps, task, run))
     try:
@@ -161,20 +173,47 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     except asyncio.CancelledError:
         if not watch.done():
             raise  # the worker itself is being cancelled, not the run
-        return await _stopped(deps, task, watch.result())
+        return await _stopped(deps, attempt, watch.result())
     except AgentError as exc:
         if exc.deferrable and task.deferrals < settings.llm.defer_max:
-            return await _defer(deps, task, exc)
-        return await _fail(deps, task, exc.code, exc.message)
+            return await _defer(deps, attempt, exc)
+        return await _fail(deps, attempt, exc.code, exc.message)
     except TimeoutError:
         limit = settings.worker.task_timeout_seconds
-        return await _fail(deps, task, "TIMEOUT", f"The task ran longer than {limit:g}s.")
+        return await _fail(deps, attempt, "TIMEOUT", f"The task ran longer than {limit:g}s.")
     except Exception as exc:
         log.exception("task_crashed")
-        return await _fail(deps, task, "INTERNAL_ERROR", str(exc) or type(exc).__name__)
+        return await _fail(deps, attempt, "INTERNAL_ERROR", str(exc) or type(exc).__name__)
     finally:
         watch.cancel()
-    return await _finish(deps, task, final)
+    return await _finish(deps, attempt, final)
+
+
+async def _graph_input(
+    deps: WorkerDeps, task: Task, config: RunnableConfig
+) -> PeerState | Command[Any] | None:
+    """What the graph starts from: a decision, the unfinished run it left, or the task."""
+    if task.resume is not None:
+        log.info("task_resumed", checkpoint_id=task.resume["checkpoint_id"])
+        return Command(resume=task.resume["value"])
+    if task.recover:
+        snapshot = await deps.graph.aget_state(config)
+        if snapshot.next and not snapshot.interrupts:
+            log.info("task_recovered", next_steps=list(snapshot.next))
+            return None  # continue the saved run: completed steps are not run again
+    history = await deps.store.messages.recent(
+        task.owner,
+        task.session_id,
+        deps.settings.agents.session_history_messages,
+        before=task.task_id,
+    )
+    return {
+        "task_id": task.task_id,
+        "session_id": task.session_id,
+        "task": task.task,
+        "history": [m.model_dump(mode="json") for m in history],
+        "require_approval": task.require_approval,
+    }
 
 
 class Stop(StrEnum):
@@ -193,57 +232,78 @@ async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop:
             return Stop.LEASE_LOST if not beat.owned else Stop.CANCEL_REQUESTED
 
 
-async def _stopped(deps: WorkerDeps, task: Task, why: Stop) -> Outcome:
+async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
+    task = attempt.task
     if why is Stop.LEASE_LOST:
         # Another attempt owns the task now; nothing this attempt did may be written.
         log.warning("task_lease_lost", attempt=task.attempt)
         return Outcome.SKIPPED
-    if not await deps.store.tasks.finish_cancelled(task.task_id, task.attempt):
+    stopped = await deps.store.tasks.finish_cancelled(
+        task.task_id, task.attempt, attempt.events.take()
+    )
+    if not stopped:
         return Outcome.SKIPPED
+    await deps.store.messages.append(_message(task, "user", task.task))
     log.info("task_cancelled", attempt=task.attempt)
     return Outcome.CANCELLED
 
 
-async def _finish(deps: WorkerDeps, task: Task, final: dict[str, Any]) -> Outcome:
+async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> Outcome:
+    task = attempt.task
     if final.get("__interrupt__"):
-        return await _pause(deps, task, final["__interrupt__"][0].value)
+        return await _pause(deps, attempt, final["__interrupt__"][0].value)
     if "error" in final:
-        return await _fail(deps, task, final["error"]["type"], final["error"]["message"])
+        return await _fail(deps, attempt, final["error"]["type"], final["error"]["message"])
     output = AgentOutput.model_validate(final["output"])
     result = TaskResult.model_validate(output.model_dump())
-    usage = await deps.store.agent_runs.total_usage(task.task_id)
+    usage = attempt.usage_so_far or await deps.store.agent_runs.total_usage(task.task_id)
     agent = final.get("selected_agent")
-    if not await deps.store.tasks.complete(task.task_id, task.attempt, result, usage, agent):
+    completed = await deps.store.tasks.complete(
+        task.task_id, task.attempt, result, usage, agent, attempt.events.take()
+    )
+    if not completed:
         log.warning("result_discarded_lost_ownership", attempt=task.attempt)
         return Outcome.SKIPPED
-    await deps.store.messages.append(_message(task, "assistant", output.raw_output))
+    await deps.store.messages.append(
+        _message(task, "user", task.task), _message(task, "assistant", output.raw_output)
+    )
     log.info("task_completed", agent_name=final.get("selected_agent"))
     return Outcome.COMPLETED
 
 
-async def _fail(deps: WorkerDeps, task: Task, code: str, message: str) -> Outcome:
+async def _fail(deps: WorkerDeps, attempt: Attempt, code: str, message: str) -> Outcome:
+    task = attempt.task
     error = TaskErrorInfo(type=code, message=message)
-    usage = await deps.store.agent_runs.total_usage(task.task_id)
-    if not await deps.store.tasks.fail(task.task_id, task.attempt, error, usage):
+    usage = attempt.usage_so_far or await deps.store.agent_runs.total_usage(task.task_id)
+    failed = await deps.store.tasks.fail(
+        task.task_id, task.attempt, error, usage, attempt.events.take()
+    )
+    if not failed:
         log.warning("failure_discarded_lost_ownership", attempt=task.attempt)
         return Outcome.SKIPPED
+    await deps.store.messages.append(_message(task, "user", task.task))
     log.info("task_failed", error_type=code)
     return Outcome.FAILED
 
 
-async def _defer(deps: WorkerDeps, task: Task, exc: AgentError) -> Outcome:
+async def _defer(deps: WorkerDeps, attempt: Attempt, exc: AgentError) -> Outcome:
     """Give the task back to the queue for later, waiting longer after each deferral."""
+    task = attempt.task
     delay = min(deps.settings.llm.defer_seconds * 2**task.deferrals, MAX_DEFER_SECONDS)
     error = TaskErrorInfo(type=exc.code, message=exc.message)
-    if not await deps.store.tasks.requeue(task.task_id, task.attempt, error, delay):
+    deferred = await deps.store.tasks.requeue(
+        task.task_id, task.attempt, error, delay, attempt.events.take()
+    )
+    if not deferred:
         return Outcome.SKIPPED
     await deps.dispatcher.enqueue(task.task_id, countdown=delay)
     log.warning("task_deferred", deferrals=task.deferrals + 1, delay_s=delay, reason=exc.code)
     return Outcome.DEFERRED
 
 
-async def _pause(deps: WorkerDeps, task: Task, request: dict[str, Any]) -> Outcome:
+async def _pause(deps: WorkerDeps, attempt: Attempt, request: dict[str, Any]) -> Outcome:
     """The graph stopped at an interrupt: record the checkpoint, free the worker slot."""
+    task = attempt.task
     now = utcnow()
     stage = CheckpointStage(request["stage"])
     checkpoint = Checkpoint(
@@ -260,11 +320,7 @@ async def _pause(deps: WorkerDeps, task: Task, request: dict[str, Any]) -> Outco
         deadline=now + timedelta(seconds=deps.settings.agents.checkpoint_timeout_seconds),
     )
     await deps.store.checkpoints.create(checkpoint)
-    if await deps.store.tasks.pause(task.task_id, task.attempt, checkpoint.checkpoint_id) is None:
-        return Outcome.SKIPPED
-    CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
-    await deps.store.events.emit(
-        task.task_id,
+    attempt.events.add(
         "checkpoint_created",
         {
             "checkpoint_id": checkpoint.checkpoint_id,
@@ -272,6 +328,12 @@ async def _pause(deps: WorkerDeps, task: Task, request: dict[str, Any]) -> Outco
             "reason": checkpoint.reason,
         },
     )
+    paused = await deps.store.tasks.pause(
+        task.task_id, task.attempt, checkpoint.checkpoint_id, attempt.events.take()
+    )
+    if paused is None:
+        return Outcome.SKIPPED
+    CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
     log.info("task_paused", checkpoint_id=checkpoint.checkpoint_id, stage=stage.value)
     return Outcome.PAUSED
 

@@ -122,6 +122,9 @@ class Task(_Doc):
     pending_checkpoint: str | None = None
     # Set when a decision releases the task: what the paused graph resumes with.
     resume: dict[str, Any] | None = None
+    # Set when an attempt ended without an answer (its worker was lost, or it was deferred):
+    # the next attempt continues the graph from its last completed step.
+    recover: bool = False
     worker_id: str | None = None
     lease_expires_at: datetime | None = None
     created_at: datetime
@@ -130,28 +133,6 @@ class Task(_Doc):
     completed_at: datetime | None = None
     updated_at: datetime
     request: RequestInfo = Field(default_factory=RequestInfo)
-
-    model_config = ConfigDict(extra="ignore", populate_by_name=True)
-
-
-class AgentRun(_Doc):
-    """One run of the router or of an agent, for one attempt of a task."""
-
-    run_id: str = Field(alias="_id")
-    task_id: str
-    attempt: int
-    agent_name: str
-    status: RunStatus
-    input: dict[str, Any]
-    output: dict[str, Any] | None = None
-    error: TaskErrorInfo | None = None
-    model: str | None = None
-    usage: Usage = Field(default_factory=Usage)
-    llm_retries: int = 0
-    tool_calls: int = 0
-    started_at: datetime
-    finished_at: datetime | None = None
-    duration_ms: int | None = None
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 
@@ -176,6 +157,30 @@ class ToolExecution(_Doc):
     status: ToolStatus
     started_at: datetime
     duration_ms: int
+
+    model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+
+class AgentRun(_Doc):
+    """One run of the router or of an agent, for one attempt of a task."""
+
+    run_id: str = Field(alias="_id")
+    task_id: str
+    attempt: int
+    agent_name: str
+    status: RunStatus
+    input: dict[str, Any]
+    output: dict[str, Any] | None = None
+    error: TaskErrorInfo | None = None
+    model: str | None = None
+    usage: Usage = Field(default_factory=Usage)
+    llm_retries: int = 0
+    tool_calls: int = 0
+    # Every tool and LLM call of the run, in the order they started.
+    tool_executions: list[ToolExecution] = Field(default_factory=list)
+    started_at: datetime
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
 

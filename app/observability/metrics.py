@@ -132,6 +132,22 @@ CHECKPOINT_DECISION_SECONDS = Histogram(
     ["stage"],
     buckets=(1, 5, 15, 60, 300, 900, 3600, 4 * 3600, 24 * 3600),
 )
+MONGO_COMMANDS = Counter(
+    "orchestrator_mongo_commands_total",
+    "MongoDB commands that completed (PyMongo command monitoring), by command and collection.",
+    ["command", "collection"],
+)
+MONGO_COMMAND_FAILURES = Counter(
+    "orchestrator_mongo_command_failures_total",
+    "MongoDB commands that failed or timed out, by command and collection.",
+    ["command", "collection"],
+)
+MONGO_COMMAND_DURATION = Histogram(
+    "orchestrator_mongo_command_duration_seconds",
+    "MongoDB command round trips as the driver measured them, by command.",
+    ["command"],
+    buckets=(0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5),
+)
 RECOVERED_TASKS = Counter(
     "orchestrator_recovered_tasks_total",
     "Tasks the reconciler recovered, by kind: redispatched (message lost), reclaimed (lease "

@@ -2,6 +2,8 @@
 
 Clients (LLM, web search) wrap each call once in `tool_call`; the run that is current when the
 call happens receives the record, its usage and its retries. Agents do not have to remember.
+A finished call's record waits in the run's sink until the next call starts (or the run ends),
+so a run's calls cost one write per call that is followed by another, and none for the last.
 """
 
 from __future__ import annotations
@@ -20,8 +22,12 @@ from app.observability.metrics import TOOL_DURATION, TOOL_EXECUTIONS
 
 
 class ToolExecutionSink(Protocol):
-    async def record(self, execution: ToolExecution) -> None:
-        """Persist one tool execution."""
+    def finished(self, execution: ToolExecution) -> None:
+        """Keep a finished call until the next flush."""
+        ...
+
+    async def flush(self) -> None:
+        """Store the calls that finished so far (before the next one starts)."""
         ...
 
 
@@ -81,6 +87,9 @@ def error_info(exc: BaseException) -> TaskErrorInfo:
 async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[ToolCall]:
     """Record the body as one tool execution of the current run (ok or error, with duration)."""
     run = current_run()
+    if run is not None:
+        # What finished before is stored before this call, which may take long, starts.
+        await run.sink.flush()
     call = ToolCall()
     started_at = utcnow()
     started = time.perf_counter()
@@ -97,7 +106,7 @@ async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[Tool
         TOOL_DURATION.labels(tool).observe(seconds)
         if run is not None:
             run.tool_calls += 1
-            await run.sink.record(
+            run.sink.finished(
                 ToolExecution(
                     execution_id=str(uuid.uuid4()),
                     task_id=run.task_id,

@@ -4,22 +4,20 @@ from app.store.agent_runs import AgentRunRepository
 from app.store.client import Store, open_store
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
-from app.store.task_events import TaskEventRepository
+from app.store.task_events import EventBuffer
 from app.store.task_stats import DayStats, TaskStatsRepository
 from app.store.tasks import TaskFilters, TaskPage, TaskRepository
-from app.store.tool_executions import ToolExecutionRepository
 
 __all__ = [
     "AgentRunRepository",
     "DayStats",
+    "EventBuffer",
     "IdempotencyRepository",
     "MessageRepository",
     "Store",
-    "TaskEventRepository",
     "TaskFilters",
     "TaskPage",
     "TaskRepository",
     "TaskStatsRepository",
-    "ToolExecutionRepository",
     "open_store",
 ]

@@ -1,19 +1,24 @@
-"""The `agent_runs` collection: one record per router or agent run per attempt."""
+"""The `agent_runs` collection: one record per router or agent run per attempt, with its calls."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING
 from pymongo.asynchronous.collection import AsyncCollection
 
-from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, Usage, utcnow
+from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
 
 Document = dict[str, Any]
 
 
+def _stored(executions: Sequence[ToolExecution]) -> list[Document]:
+    return [e.model_dump(by_alias=True, mode="python") for e in executions]
+
+
 class AgentRunRepository:
-    """Start and finish agent runs; list a task's runs."""
+    """Start and finish agent runs, add their tool executions; list a task's runs."""
 
     def __init__(self, collection: AsyncCollection[Document]):
         self._runs = collection
@@ -30,6 +35,13 @@ class AgentRunRepository:
         """Record a run as running."""
         await self._runs.insert_one(run.model_dump(by_alias=True, mode="python"))
 
+    async def add_tool_executions(self, run_id: str, executions: Sequence[ToolExecution]) -> None:
+        """Append calls that finished while the run goes on."""
+        if executions:
+            await self._runs.update_one(
+                {"_id": run_id}, {"$push": {"tool_executions": {"$each": _stored(executions)}}}
+            )
+
     async def finish(
         self,
         run: AgentRun,
@@ -41,8 +53,9 @@ class AgentRunRepository:
         model: str | None,
         llm_retries: int,
         tool_calls: int,
+        executions: Sequence[ToolExecution] = (),
     ) -> None:
-        """Close a run with its outcome, timing, usage and call counts."""
+        """Close a run with its outcome, timing, usage, call counts and its last calls."""
         finished = utcnow()
         fields: Document = {
             "status": status.value,
@@ -55,10 +68,11 @@ class AgentRunRepository:
             "llm_retries": llm_retries,
             "tool_calls": tool_calls,
         }
+        update: Document = {"$set": fields}
+        if executions:
+            update["$push"] = {"tool_executions": {"$each": _stored(executions)}}
         # Only a running run closes: one the reconciler marked abandoned stays abandoned.
-        await self._runs.update_one(
-            {"_id": run.run_id, "status": RunStatus.RUNNING.value}, {"$set": fields}
-        )
+        await self._runs.update_one({"_id": run.run_id, "status": RunStatus.RUNNING.value}, update)
 
     async def abandon(self, task_id: str, attempt: int) -> int:
         """Mark the still-running runs of an attempt that lost its lease as abandoned."""
@@ -76,7 +90,7 @@ class AgentRunRepository:
         return total
 
     async def for_task(self, task_id: str) -> list[AgentRun]:
-        """The task's runs in the order they started."""
+        """The task's runs in the order they started, each with its tool executions."""
         docs = (
             await self._runs.find({"task_id": task_id})
             .sort([("attempt", ASCENDING), ("started_at", ASCENDING)])

@@ -17,10 +17,9 @@ from app.store.checkpoints import CheckpointRepository
 from app.store.graph_checkpoints import MongoCheckpointSaver
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
-from app.store.task_events import TaskEventRepository
+from app.store.monitoring import CommandMetrics
 from app.store.task_stats import TaskStatsRepository
 from app.store.tasks import TaskRepository
-from app.store.tool_executions import ToolExecutionRepository
 
 Document = dict[str, Any]
 log = structlog.get_logger(__name__)
@@ -35,21 +34,18 @@ class Store:
     tasks: TaskRepository
     agent_runs: AgentRunRepository
     messages: MessageRepository
-    tool_executions: ToolExecutionRepository
     idempotency: IdempotencyRepository
-    events: TaskEventRepository
     stats: TaskStatsRepository
     checkpoints: CheckpointRepository
     graph_checkpoints: MongoCheckpointSaver
+    commands: CommandMetrics
 
     async def ensure_indexes(self) -> None:
         """Create every index the repositories rely on (idempotent)."""
         await self.tasks.ensure_indexes()
         await self.agent_runs.ensure_indexes()
         await self.messages.ensure_indexes()
-        await self.tool_executions.ensure_indexes()
         await self.idempotency.ensure_indexes()
-        await self.events.ensure_indexes()
         await self.checkpoints.ensure_indexes()
         await self.graph_checkpoints.ensure_indexes()
 
@@ -71,26 +67,26 @@ class Store:
 def open_store(settings: Settings) -> Store:
     """Build the client (it connects lazily) and the repositories."""
     timeout = settings.mongo.timeout_ms
+    commands = CommandMetrics()
     client: AsyncMongoClient[Document] = AsyncMongoClient(
         settings.mongo_uri,
         tz_aware=True,
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,
         appname="agent-orchestrator",
+        event_listeners=[commands],
     )
     db = client[settings.mongo.db_name]
-    events = TaskEventRepository(db["task_events"], db["tasks"])
     stats = TaskStatsRepository(db["task_stats"])
     return Store(
         client=client,
         db=db,
-        tasks=TaskRepository(db["tasks"], events, stats),
+        tasks=TaskRepository(db["tasks"], stats),
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
-        tool_executions=ToolExecutionRepository(db["tool_executions"]),
         idempotency=IdempotencyRepository(db["idempotency_keys"]),
-        events=events,
         stats=stats,
         checkpoints=CheckpointRepository(db["checkpoints"]),
         graph_checkpoints=MongoCheckpointSaver(db),
+        commands=commands,
     )

@@ -6,11 +6,12 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain.models import Message
 
 Document = dict[str, Any]
+_DUPLICATE_KEY = 11000
 
 
 class MessageRepository:
@@ -29,13 +30,18 @@ class MessageRepository:
             [("task_id", ASCENDING), ("role", ASCENDING)], name="task_role", unique=True
         )
 
-    async def append(self, message: Message) -> bool:
-        """Add a turn; False when this task already added a turn with this role."""
+    async def append(self, *messages: Message) -> int:
+        """Add turns in one write; returns how many were new (a task adds each role once)."""
+        docs = [message.model_dump(mode="python") for message in messages]
         try:
-            await self._messages.insert_one(message.model_dump(mode="python"))
+            result = await self._messages.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            if any(error.get("code") != _DUPLICATE_KEY for error in exc.details["writeErrors"]):
+                raise
+            return int(exc.details["nInserted"])
         except DuplicateKeyError:
-            return False
-        return True
+            return 0
+        return len(result.inserted_ids)
 
     async def recent(
         self, owner: str, session_id: str, limit: int, before: str | None = None

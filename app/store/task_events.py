@@ -1,58 +1,53 @@
-"""The `task_events` collection: a task's history as ordered events (what SSE streams)."""
+"""A task's events, kept in its own document: a change and the events it causes are one write.
+
+The n-th element of the task's `events` array is the event with id n (the SSE id), so ids are
+gap-free by construction, and `event_seq` (their count) moves in the same write. A final status
+and its event are therefore one atomic change: a reader can never see one without the other.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
-
-from pymongo import ASCENDING, ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import PyMongoError
 
 from app.domain.models import TaskEvent, utcnow
 
 Document = dict[str, Any]
 
 
-class TaskEventRepository:
-    """Append events with per-task increasing ids; read what follows an id."""
+def event(kind: str, data: Document) -> Document:
+    """An event as stored in the task document."""
+    return {"kind": kind, "data": data, "at": utcnow()}
 
-    def __init__(self, events: AsyncCollection[Document], tasks: AsyncCollection[Document]):
-        self._events = events
-        self._tasks = tasks
 
-    async def ensure_indexes(self) -> None:
-        await self._events.create_index(
-            [("task_id", ASCENDING), ("seq", ASCENDING)], name="task_seq", unique=True
-        )
+def appended(events: Sequence[Document]) -> Document:
+    """The update operators that append `events` (none when there are none)."""
+    if not events:
+        return {}
+    return {"$push": {"events": {"$each": list(events)}}, "$inc": {"event_seq": len(events)}}
 
-    async def append(self, task_id: str, kind: str, data: Document) -> TaskEvent | None:
-        """Store the next event of the task (its id is the task's next sequence number)."""
-        counter = await self._tasks.find_one_and_update(
-            {"_id": task_id},
-            {"$inc": {"event_seq": 1}},
-            projection={"event_seq": 1},
-            return_document=ReturnDocument.AFTER,
-        )
-        if counter is None:
-            return None
-        event = TaskEvent(
-            task_id=task_id, seq=counter["event_seq"], kind=kind, data=data, at=utcnow()
-        )
-        await self._events.insert_one(event.model_dump(mode="python"))
-        return event
 
-    async def emit(self, task_id: str, kind: str, data: Document) -> None:
-        """Append, never failing the caller: events describe work, they do not gate it."""
-        try:
-            await self.append(task_id, kind, data)
-        except PyMongoError:
-            return
+def after(task_id: str, stored: Sequence[Document], first_seq: int) -> list[TaskEvent]:
+    """Stored events as TaskEvents, the first of them having id `first_seq`."""
+    return [
+        TaskEvent(task_id=task_id, seq=first_seq + n, kind=e["kind"], data=e["data"], at=e["at"])
+        for n, e in enumerate(stored)
+    ]
 
-    async def after(self, task_id: str, seq: int, limit: int = 500) -> list[TaskEvent]:
-        """The task's events with ids above seq, in order."""
-        cursor = (
-            self._events.find({"task_id": task_id, "seq": {"$gt": seq}})
-            .sort([("seq", ASCENDING)])
-            .limit(limit)
-        )
-        return [TaskEvent.model_validate(doc) async for doc in cursor]
+
+class EventBuffer:
+    """Events an attempt has produced that go out with its next write to the task."""
+
+    def __init__(self) -> None:
+        self._events: list[Document] = []
+
+    def add(self, kind: str, data: Document) -> None:
+        self._events.append(event(kind, data))
+
+    def take(self, *more: Document) -> list[Document]:
+        """Everything buffered (then `more`), leaving the buffer empty."""
+        taken, self._events = [*self._events, *more], []
+        return taken
+
+    def __len__(self) -> int:
+        return len(self._events)

@@ -1,7 +1,12 @@
-"""The `tasks` collection: create, read for an owner, and conditional status changes."""
+"""The `tasks` collection: create, read for an owner, and conditional status changes.
+
+A task's events live in its document (see `task_events`): every write here may carry the
+events that go with it, so a status change and its event are one write.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,17 +19,21 @@ from app.domain.models import (
     RoutingDecision,
     Task,
     TaskErrorInfo,
+    TaskEvent,
     TaskResult,
     TaskStatus,
     Usage,
     utcnow,
 )
 from app.observability.task_metrics import record_finish
+from app.store import task_events
 from app.store._cursor import decode_cursor, encode_cursor
-from app.store.task_events import TaskEventRepository
 from app.store.task_stats import TaskStatsRepository
 
 Document = dict[str, Any]
+Events = Sequence[Document]
+# Task reads never carry the event array: the event stream reads it on its own.
+WITHOUT_EVENTS = {"events": 0}
 
 
 @dataclass(frozen=True)
@@ -51,14 +60,8 @@ class TaskPage:
 class TaskRepository:
     """Every query on `tasks`; status changes are compare-and-set on the current status."""
 
-    def __init__(
-        self,
-        collection: AsyncCollection[Document],
-        events: TaskEventRepository,
-        stats: TaskStatsRepository,
-    ):
+    def __init__(self, collection: AsyncCollection[Document], stats: TaskStatsRepository):
         self._tasks = collection
-        self._events = events
         self._stats = stats
 
     async def ensure_indexes(self) -> None:
@@ -79,19 +82,42 @@ class TaskRepository:
         )
 
     async def create(self, task: Task) -> None:
-        """Insert a new task (status queued)."""
-        await self._tasks.insert_one(task.model_dump(by_alias=True, mode="python"))
-        await self._observe(None, task)
+        """Insert a new task (status queued) with its first event."""
+        first = task_events.event("status", {"status": task.status.value, "attempt": task.attempt})
+        doc = task.model_dump(by_alias=True, mode="python") | {"events": [first], "event_seq": 1}
+        await self._tasks.insert_one(doc)
+        await self._stats.moved(None, task)
 
     async def get(self, task_id: str) -> Task | None:
         """A task by id, whoever owns it (workers)."""
-        doc = await self._tasks.find_one({"_id": task_id})
+        doc = await self._tasks.find_one({"_id": task_id}, WITHOUT_EVENTS)
         return Task.model_validate(doc) if doc else None
 
     async def get_for_owner(self, task_id: str, owner: str) -> Task | None:
         """A task by id if `owner` owns it."""
-        doc = await self._tasks.find_one({"_id": task_id, "owner": owner})
+        doc = await self._tasks.find_one({"_id": task_id, "owner": owner}, WITHOUT_EVENTS)
         return Task.model_validate(doc) if doc else None
+
+    async def events_after(
+        self, task_id: str, seq: int, limit: int = 500
+    ) -> tuple[TaskStatus | None, list[TaskEvent]]:
+        """The task's status and its events with ids above seq (None: no such task)."""
+        doc = await self._tasks.find_one(
+            {"_id": task_id}, {"status": 1, "events": {"$slice": [seq, limit]}}
+        )
+        if doc is None:
+            return None, []
+        return TaskStatus(doc["status"]), task_events.after(task_id, doc.get("events", []), seq + 1)
+
+    async def append_events(self, task_id: str, events: Events, attempt: int | None = None) -> bool:
+        """Add events to the task (only while `attempt`, when given, still owns it)."""
+        if not events:
+            return True
+        query: Document = {"_id": task_id}
+        if attempt is not None:
+            query |= {"status": TaskStatus.PROCESSING.value, "attempt": attempt}
+        outcome = await self._tasks.update_one(query, task_events.appended(events))
+        return outcome.matched_count == 1
 
     async def list_for_owner(
         self, owner: str, filters: TaskFilters, limit: int, cursor: str | None
@@ -113,12 +139,15 @@ class TaskRepository:
             query["created_at"] = created
         if cursor is not None:
             after_created, after_id = decode_cursor(cursor)
+            # The bound lets an index walk start at the cursor; the $or says exactly what follows.
+            created["$lte"] = min(after_created, created.get("$lte", after_created))
+            query["created_at"] = created
             query["$or"] = [
                 {"created_at": {"$lt": after_created}},
                 {"created_at": after_created, "_id": {"$lt": after_id}},
             ]
         docs = (
-            await self._tasks.find(query)
+            await self._tasks.find(query, WITHOUT_EVENTS)
             .sort([("created_at", DESCENDING), ("_id", DESCENDING)])
             .limit(limit + 1)
             .to_list()
@@ -128,7 +157,11 @@ class TaskRepository:
         return TaskPage(tasks=tasks, next_cursor=next_cursor)
 
     async def claim(self, task_id: str, worker_id: str, lease_seconds: float) -> Task | None:
-        """Move a queued task to processing for this worker; None if it is not queued."""
+        """Move a queued task to processing for this worker; None if it is not queued.
+
+        The `processing` event is the caller's to send (with its first write), because only
+        the claim's answer tells which attempt this is.
+        """
         now = utcnow()
         return await self._transition(
             {"_id": task_id},
@@ -140,24 +173,24 @@ class TaskRepository:
                 "lease_expires_at": now + timedelta(seconds=lease_seconds),
             },
             inc={"attempt": 1},
+            announce=False,
         )
 
-    async def record_routing(self, task_id: str, attempt: int, routing: RoutingDecision) -> bool:
-        """Store the router's decision on the attempt that still owns the task."""
+    async def record_routing(
+        self, task_id: str, attempt: int, routing: RoutingDecision, events: Events = ()
+    ) -> bool:
+        """Store the router's decision (and its event) on the attempt that still owns the task."""
+        decided = task_events.event("routing", {"attempt": attempt, **routing.model_dump()})
+        update = task_events.appended([*events, decided])
+        update["$set"] = {
+            "routing": routing.model_dump(),
+            "selected_agent": routing.agent_name,
+            "updated_at": utcnow(),
+        }
         outcome = await self._tasks.update_one(
-            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
-            {
-                "$set": {
-                    "routing": routing.model_dump(),
-                    "selected_agent": routing.agent_name,
-                    "updated_at": utcnow(),
-                }
-            },
+            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}, update
         )
-        if outcome.modified_count != 1:
-            return False
-        await self._events.emit(task_id, "routing", {"attempt": attempt, **routing.model_dump()})
-        return True
+        return outcome.modified_count == 1
 
     async def heartbeat(self, task_id: str, attempt: int, lease_seconds: float) -> Heartbeat:
         """Renew the attempt's lease; say whether it still owns the task and if cancel is asked."""
@@ -165,16 +198,24 @@ class TaskRepository:
         doc = await self._tasks.find_one_and_update(
             {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt},
             {"$set": {"lease_expires_at": now + timedelta(seconds=lease_seconds)}},
-            projection={"cancel_requested": 1},
+            projection={"cancel_requested": 1, "_id": 0},
         )
         if doc is None:
             return Heartbeat(owned=False, cancel_requested=False)
         return Heartbeat(owned=True, cancel_requested=bool(doc.get("cancel_requested")))
 
     async def requeue(
-        self, task_id: str, attempt: int, reason: TaskErrorInfo, delay_seconds: float
+        self,
+        task_id: str,
+        attempt: int,
+        reason: TaskErrorInfo,
+        delay_seconds: float,
+        events: Events = (),
     ) -> bool:
-        """Give a processing task back to the queue (deferred), keeping why in last_error."""
+        """Give a processing task back to the queue (deferred), keeping why in last_error.
+
+        The next attempt continues the graph from its last completed step (`recover`).
+        """
         now = utcnow()
         task = await self._transition(
             {"_id": task_id, "attempt": attempt},
@@ -186,13 +227,21 @@ class TaskRepository:
                 "worker_id": None,
                 "lease_expires_at": None,
                 "last_error": reason.model_dump(),
+                "recover": True,
             },
             inc={"deferrals": 1},
+            events=events,
         )
         return task is not None
 
     async def complete(
-        self, task_id: str, attempt: int, result: TaskResult, usage: Usage, agent: str | None
+        self,
+        task_id: str,
+        attempt: int,
+        result: TaskResult,
+        usage: Usage,
+        agent: str | None,
+        events: Events = (),
     ) -> bool:
         """Finish the attempt as completed; False if the attempt no longer owns the task.
 
@@ -201,17 +250,19 @@ class TaskRepository:
         fields: Document = {"result": result.model_dump(), "usage": usage.model_dump()}
         if agent is not None:
             fields["selected_agent"] = agent
-        return await self._finish(task_id, attempt, TaskStatus.COMPLETED, fields)
+        return await self._finish(task_id, attempt, TaskStatus.COMPLETED, fields, events)
 
-    async def fail(self, task_id: str, attempt: int, error: TaskErrorInfo, usage: Usage) -> bool:
+    async def fail(
+        self, task_id: str, attempt: int, error: TaskErrorInfo, usage: Usage, events: Events = ()
+    ) -> bool:
         """Finish the attempt as failed with error.type and error.message."""
         fields = {"error": error.model_dump(), "usage": usage.model_dump()}
-        return await self._finish(task_id, attempt, TaskStatus.FAILED, fields)
+        return await self._finish(task_id, attempt, TaskStatus.FAILED, fields, events)
 
-    async def finish_cancelled(self, task_id: str, attempt: int) -> bool:
+    async def finish_cancelled(self, task_id: str, attempt: int, events: Events = ()) -> bool:
         """The worker stopped the attempt because cancel was requested."""
         error = {"type": "CANCELLED", "message": "Cancelled on request while running."}
-        return await self._finish(task_id, attempt, TaskStatus.CANCELLED, {"error": error})
+        return await self._finish(task_id, attempt, TaskStatus.CANCELLED, {"error": error}, events)
 
     async def cancel_waiting(self, task_id: str, owner: str) -> Task | None:
         """Cancel a task no worker holds (queued or awaiting approval) at once."""
@@ -231,15 +282,16 @@ class TaskRepository:
 
     async def request_cancel(self, task_id: str, owner: str) -> Task | None:
         """Ask the worker running the task to stop at its next step."""
+        # The event names no attempt: the cancel is for whichever attempt holds the task.
+        update = task_events.appended([task_events.event("cancel_requested", {})])
+        update["$set"] = {"cancel_requested": True, "updated_at": utcnow()}
         doc = await self._tasks.find_one_and_update(
             {"_id": task_id, "owner": owner, "status": TaskStatus.PROCESSING.value},
-            {"$set": {"cancel_requested": True, "updated_at": utcnow()}},
+            update,
+            projection=WITHOUT_EVENTS,
             return_document=ReturnDocument.AFTER,
         )
-        if doc is None:
-            return None
-        await self._events.emit(task_id, "cancel_requested", {"attempt": doc.get("attempt")})
-        return Task.model_validate(doc)
+        return Task.model_validate(doc) if doc is not None else None
 
     async def retry(self, task: Task) -> Task | None:
         """Queue a failed or cancelled task again; the attempt that ended goes to history."""
@@ -267,11 +319,15 @@ class TaskRepository:
                 "reclaims": 0,
                 "resume": None,
                 "pending_checkpoint": None,
+                "recover": False,
             },
             push={"history": ended.model_dump()},
+            attempt=task.attempt,
         )
 
-    async def pause(self, task_id: str, attempt: int, checkpoint_id: str) -> Task | None:
+    async def pause(
+        self, task_id: str, attempt: int, checkpoint_id: str, events: Events = ()
+    ) -> Task | None:
         """The attempt stops at a checkpoint: no worker holds the task while it waits."""
         return await self._transition(
             {"_id": task_id, "attempt": attempt},
@@ -283,9 +339,12 @@ class TaskRepository:
                 "lease_expires_at": None,
                 "resume": None,
             },
+            events=events,
         )
 
-    async def release(self, task_id: str, checkpoint_id: str, resume: Document) -> Task | None:
+    async def release(
+        self, task_id: str, checkpoint_id: str, resume: Document, events: Events = ()
+    ) -> Task | None:
         """A decision lets the paused task go on: queue it with what the graph resumes with."""
         return await self._transition(
             {"_id": task_id, "pending_checkpoint": checkpoint_id},
@@ -296,10 +355,11 @@ class TaskRepository:
                 "pending_checkpoint": None,
                 "resume": {"checkpoint_id": checkpoint_id, "value": resume},
             },
+            events=events,
         )
 
     async def fail_waiting(
-        self, task_id: str, checkpoint_id: str, error: TaskErrorInfo
+        self, task_id: str, checkpoint_id: str, error: TaskErrorInfo, events: Events = ()
     ) -> Task | None:
         """A rejected or expired checkpoint ends the paused task."""
         return await self._transition(
@@ -307,6 +367,7 @@ class TaskRepository:
             TaskStatus.AWAITING_APPROVAL,
             TaskStatus.FAILED,
             {"error": error.model_dump(), "completed_at": utcnow(), "pending_checkpoint": None},
+            events=events,
         )
 
     async def stale_queued(self, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
@@ -332,17 +393,21 @@ class TaskRepository:
     async def expired_leases(self, now: datetime, limit: int) -> list[Task]:
         """Processing tasks whose lease ran out: their worker died or stalled."""
         cursor = self._tasks.find(
-            {"status": TaskStatus.PROCESSING.value, "lease_expires_at": {"$lt": now}}
+            {"status": TaskStatus.PROCESSING.value, "lease_expires_at": {"$lt": now}},
+            WITHOUT_EVENTS,
         ).limit(limit)
         return [Task.model_validate(doc) async for doc in cursor]
 
     async def reclaim(self, task: Task, now: datetime) -> bool:
-        """Take an expired attempt back to the queue (only if it is still the expired one)."""
+        """Take an expired attempt back to the queue (only if it is still the expired one).
+
+        The next attempt continues the graph from its last completed step (`recover`).
+        """
         reclaimed = await self._transition(
             {"_id": task.task_id, "attempt": task.attempt, "lease_expires_at": {"$lt": now}},
             TaskStatus.PROCESSING,
             TaskStatus.QUEUED,
-            {"queued_at": now, "worker_id": None, "lease_expires_at": None},
+            {"queued_at": now, "worker_id": None, "lease_expires_at": None, "recover": True},
             inc={"reclaims": 1},
         )
         return reclaimed is not None
@@ -359,13 +424,14 @@ class TaskRepository:
         return failed is not None
 
     async def _finish(
-        self, task_id: str, attempt: int, status: TaskStatus, fields: Document
+        self, task_id: str, attempt: int, status: TaskStatus, fields: Document, events: Events
     ) -> bool:
         finished = await self._transition(
             {"_id": task_id, "attempt": attempt},
             TaskStatus.PROCESSING,
             status,
             {**fields, "completed_at": utcnow(), "lease_expires_at": None, "resume": None},
+            events=events,
         )
         return finished is not None
 
@@ -378,28 +444,40 @@ class TaskRepository:
         *,
         inc: Document | None = None,
         push: Document | None = None,
+        events: Events = (),
+        announce: bool = True,
+        attempt: int | None = None,
     ) -> Task | None:
-        """The one way a task changes status: compare-and-set on `from_`, then observe it."""
-        update: Document = {"$set": {**fields, "status": to.value, "updated_at": utcnow()}}
+        """The one way a task changes status: compare-and-set on `from_`, then observe it.
+
+        The status event (unless `announce` is off) and `events` are appended in the same
+        write, so no reader sees the new status without them.
+        """
+        status_event: list[Document] = []
+        if announce:
+            data: Document = {"status": to.value}
+            if (attempt := query.get("attempt", attempt)) is not None:
+                data["attempt"] = attempt
+            if "error" in fields and to.final:
+                data["error"] = fields["error"]
+            status_event = [task_events.event("status", data)]
+        update = task_events.appended([*events, *status_event])
+        update["$set"] = {**fields, "status": to.value, "updated_at": utcnow()}
         if inc:
-            update["$inc"] = inc
+            update["$inc"] = {**update.get("$inc", {}), **inc}
         if push:
-            update["$push"] = push
+            update["$push"] = {**update.get("$push", {}), **push}
         doc = await self._tasks.find_one_and_update(
-            {**query, "status": from_.value}, update, return_document=ReturnDocument.AFTER
+            {**query, "status": from_.value},
+            update,
+            projection=WITHOUT_EVENTS,
+            return_document=ReturnDocument.AFTER,
         )
         if doc is None:
             return None
         task = Task.model_validate(doc)
-        await self._observe(from_, task)
-        return task
-
-    async def _observe(self, from_: TaskStatus | None, task: Task) -> None:
-        """Per-day counters, the stored event stream and metrics follow every change."""
+        # Per-day counters and metrics follow every change.
         await self._stats.moved(from_, task)
-        event: Document = {"status": task.status.value, "attempt": task.attempt}
-        if task.error is not None and task.status.final:
-            event["error"] = task.error.model_dump()
-        await self._events.emit(task.task_id, "status", event)
-        if task.status.final and from_ is not None:
+        if task.status.final:
             record_finish(task)
+        return task

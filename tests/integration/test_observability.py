@@ -13,7 +13,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.support import Service
+from tests.support import Service, wait_until
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
@@ -175,6 +175,40 @@ def test_events_stream_in_order_and_resume_with_last_event_id(service: Service) 
     assert routing["data"]["agent_name"] == "ContentAgent"
 
 
+def test_no_reader_sees_a_final_status_without_its_event_and_the_stream_ends_on_it(
+    service: Service,
+) -> None:
+    # Slow LLM answers stretch the task, so a reader polling MongoDB as fast as it can lands
+    # on every moment of it, right after the final write included; an SSE client streams
+    # all along. The status and its event are one write: no read can fall between them.
+    service.openai("/_standin/faults", {"delay_ms": 400, "count": 2})
+    with service.client() as http:
+        task_id = service.submit(
+            http, f"Write a blog post about kelp farms {uuid.uuid4().hex[:6]}"
+        )["task_id"]
+        with http.stream("GET", f"/v1/tasks/{task_id}/events", timeout=30) as live:
+            reads = 0
+            while True:
+                doc = service.db.tasks.find_one(
+                    {"_id": task_id}, {"status": 1, "events": 1, "event_seq": 1}
+                )
+                reads += 1
+                statuses = [e["data"]["status"] for e in doc["events"] if e["kind"] == "status"]
+                assert len(doc["events"]) == doc["event_seq"]
+                if doc["status"] in {"completed", "failed", "cancelled"}:
+                    assert statuses[-1] == doc["status"], f"read {reads}: {statuses}"
+                    break
+            streamed = list(read_events(live))
+    assert reads > 20, "the reader polled throughout the task"
+    assert statuses == ["queued", "processing", "completed"]
+    assert streamed[-1]["event"] == "status"
+    assert streamed[-1]["data"]["status"] == "completed"
+    assert [int(e["id"]) for e in streamed] == list(range(1, len(doc["events"]) + 1))
+
+
+PROCESSES = ("api", "worker1", "worker2")
+
+
 def test_one_request_id_across_api_and_worker_logs_and_no_secret(service: Service) -> None:
     request_id = f"trace-{uuid.uuid4().hex}"
     with service.client() as http:
@@ -186,8 +220,20 @@ def test_one_request_id_across_api_and_worker_logs_and_no_secret(service: Servic
         task_id = response.json()["task_id"]
         service.wait_final(http, task_id)
     assert response.headers["X-Request-ID"] == request_id
-    logs = {name: service.process(name).log_tail(1_000_000) for name in ("api", "worker1")}
-    logs["worker2"] = service.process("worker2").log_tail(1_000_000)
+
+    def read_logs() -> dict[str, str]:
+        return {name: service.process(name).log_tail(1_000_000) for name in PROCESSES}
+
+    # The worker logs task_completed after its last write: wait for the line, not for luck.
+    wait_until(
+        lambda: any(
+            request_id in line and '"task_completed"' in line
+            for text in read_logs().values()
+            for line in text.splitlines()
+        ),
+        timeout=10,
+    )
+    logs = read_logs()
     lines = [
         json.loads(line)
         for text in logs.values()

@@ -33,8 +33,10 @@ def svc() -> Iterator[Service]:
 @pytest.fixture(autouse=True)
 def clean_standins(svc: Service) -> Iterator[None]:
     svc.openai("/_standin/reset", {})
+    svc.tavily("/_standin/reset", {})
     yield
     svc.openai("/_standin/reset", {})
+    svc.tavily("/_standin/reset", {})
 
 
 def _text(kind: str = "content") -> str:
@@ -100,6 +102,53 @@ def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Servic
             ), f"round {round_}: {outcomes[-1]}"
             svc.replace_worker(victim)
     assert len(outcomes) == 10
+
+
+def _router_requests(svc: Service, text: str) -> int:
+    """Router calls the LLM stand-in received for a task (structured output: the router's)."""
+    return sum(1 for r in svc.llm_requests_about(text) if r["response_format"] is not None)
+
+
+def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_router_again(
+    svc: Service,
+) -> None:
+    with svc.client() as http:
+        # The search is held, so the worker dies inside the ContentAgent step.
+        svc.tavily("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        text = _text()
+        task_id = svc.submit(http, text)["task_id"]
+        running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
+        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
+        victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+        victim.kill()
+        task = svc.wait_final(http, task_id, timeout=30)
+        svc.replace_worker(victim)
+    assert (task["status"], task["attempt"]) == ("completed", 2), task
+    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
+    abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
+    assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("ContentAgent", 1)]
+    assert _router_requests(svc, text) == 1, "the router's answer was kept, not asked again"
+    assert task["routing"]["agent_name"] == "ContentAgent"
+    assert task["usage"]["input_tokens"] > 0
+
+
+def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(
+    svc: Service,
+) -> None:
+    with svc.client() as http:
+        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        text = _text()
+        task_id = svc.submit(http, text)["task_id"]
+        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
+        victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+        victim.kill()
+        task = svc.wait_final(http, task_id, timeout=30)
+        svc.replace_worker(victim)
+    assert (task["status"], task["attempt"]) == ("completed", 2), task
+    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 2)]
+    abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
+    assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("PeerAgent", 1)]
+    assert _router_requests(svc, text) == 2
 
 
 def test_cancel_while_processing_stops_at_the_next_step(svc: Service) -> None:
@@ -250,8 +299,13 @@ def test_submit_while_redis_is_down_completes_after_it_returns(svc: Service) -> 
     assert task["status"] == "completed"
 
 
-def test_mongo_down_answers_503_and_enqueues_nothing(svc: Service) -> None:
-    """Last in the module: the MongoDB stand-in is in memory and does not come back."""
+def test_mongo_down_answers_503_and_enqueues_nothing() -> None:
+    """A service of its own: the MongoDB stand-in is in memory and does not come back."""
+    with running_service(env=RECOVERY, workers=1, concurrency=2) as svc:
+        _mongo_down_answers_503(svc)
+
+
+def _mongo_down_answers_503(svc: Service) -> None:
     queue = redis.Redis.from_url(svc.topology.env["REDIS_URL"])
     received_before = sum(w.log_tail(100_000).count("] received") for w in svc.workers)
     svc.process("mongo").kill()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -29,20 +27,8 @@ REGISTRY = AgentRegistry([_Named("ContentAgent"), _Named("CodeAgent")])
 def _route(
     agent: str, confidence: float, threshold: float = 0.5, confirm_below: float | None = None
 ) -> dict[str, Any]:
-    state = {"routing": {"agent_name": agent, "confidence": confidence, "reasoning": "because"}}
-    recorded: list[RoutingDecision] = []
-
-    async def record(decision: RoutingDecision) -> None:
-        recorded.append(decision)
-
-    context = SimpleNamespace(
-        min_confidence=threshold, record_routing=record, confirm_below=confirm_below
-    )
-    outcome = dict(asyncio.run(route_to_agent(state, SimpleNamespace(context=context))))  # type: ignore[arg-type]
-    assert [(d.agent_name, d.confidence) for d in recorded] == [(agent, confidence)], (
-        "the decision is stored whatever the outcome"
-    )
-    return outcome
+    decision = RoutingDecision(agent_name=agent, confidence=confidence, reasoning="because")
+    return dict(route_to_agent(decision, threshold, confirm_below))
 
 
 def test_confident_decision_selects_the_agent() -> None:

@@ -49,14 +49,14 @@ async def task_events(
 
 async def _stream(store: Store, task_id: str, last: int) -> AsyncIterator[ServerSentEvent]:
     while True:
-        events = await store.events.after(task_id, last)
+        # One read: the status and the events after `last`, written together by every change.
+        status, events = await store.tasks.events_after(task_id, last)
         for event in events:
             last = event.seq
             payload = {"task_id": task_id, "at": event.at.isoformat(), **event.data}
             yield ServerSentEvent(id=str(event.seq), event=event.kind, data=json.dumps(payload))
-        task = await store.tasks.get(task_id)
-        # Done once the task is final and every event it counted has been sent.
-        if task is None or (task.status.final and task.event_seq <= last):
+        # A final status arrived with its own event, so once it is read that event is sent.
+        if status is None or (status.final and not events):
             return
         if not events:
             await asyncio.sleep(POLL_SECONDS)

@@ -82,8 +82,7 @@ async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) ->
     if task is None:
         raise TaskNotFound(str(task_id))
     runs = await services.store.agent_runs.for_task(task.task_id)
-    executions = await services.store.tool_executions.for_task(task.task_id)
-    return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run, executions) for run in runs])
+    return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run) for run in runs])
 
 
 @router.post(

@@ -1,0 +1,85 @@
+"""What a task costs in MongoDB commands, counted by the service's own command monitoring.
+
+A change that adds a store write to the task path fails here, not only in a benchmark. The
+service runs alone (one worker, no reconciler pass during the test) and the test waits on
+MongoDB directly, so every command counted is one the API or the worker sent for the tasks.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support import Service, running_service, wait_until
+
+# Targets of the data-path issue: a ContentAgent task without approval policies, a CodeAgent one.
+MAX_COMMANDS = {"ContentAgent": 30, "CodeAgent": 26}
+TASKS = {
+    "ContentAgent": "Write a blog post about tidal power, part {n}",
+    "CodeAgent": "Write a Python function that merges two sorted lists, variant {n}",
+}
+# Collections the task path reads and writes; none may be scanned.
+COLLECTIONS = ("tasks", "agent_runs", "messages", "task_stats", "graph_checkpoints", "checkpoints")
+
+
+@pytest.fixture(scope="module")
+def quiet_service() -> Iterator[Service]:
+    """The service with one worker whose reconciler passes once, at start."""
+    with running_service(workers=1, env={"RECONCILE_INTERVAL_SECONDS": "3600"}) as running:
+        yield running
+
+
+def mongo_commands(service: Service) -> Counter[tuple[str, str]]:
+    """Commands the API and the workers sent so far, by (command, collection)."""
+    text = httpx.get(f"{service.topology.api_url}/metrics", timeout=10).text
+    counts: Counter[tuple[str, str]] = Counter()
+    for family in text_string_to_metric_families(text):
+        if family.name == "orchestrator_mongo_commands":
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    key = (sample.labels["command"], sample.labels["collection"])
+                    counts[key] += int(sample.value)
+    return counts
+
+
+def collection_scans(service: Service) -> dict[str, int]:
+    scans = {}
+    for name in COLLECTIONS:
+        [stats] = service.db[name].aggregate([{"$collStats": {"queryExecStats": {}}}])
+        scans[name] = stats["queryExecStats"]["collectionScans"]["total"]
+    return scans
+
+
+def run_one(service: Service, http: httpx.Client, text: str) -> str:
+    """Submit a task and wait, on MongoDB, until its last write (the answer turn) is there."""
+    task_id = service.submit(http, text, session_id=f"cost-{uuid.uuid4().hex[:8]}")["task_id"]
+    wait_until(lambda: service.db.messages.find_one({"task_id": task_id, "role": "assistant"}))
+    return task_id
+
+
+@pytest.mark.parametrize("agent", ["ContentAgent", "CodeAgent"])
+def test_a_task_costs_at_most_its_budget_of_store_commands_and_scans_nothing(
+    quiet_service: Service, agent: str
+) -> None:
+    service = quiet_service
+    with service.client() as http:
+        run_one(service, http, TASKS[agent].format(n="warm-up"))  # first-use work out of the way
+        before, scans_before = mongo_commands(service), collection_scans(service)
+        task_ids = [run_one(service, http, TASKS[agent].format(n=n)) for n in range(3)]
+        after, scans_after = mongo_commands(service), collection_scans(service)
+        # A scrape reads the store itself (the pending-checkpoints gauge): not the tasks' cost.
+        scrape = mongo_commands(service) - after
+    for task_id in task_ids:
+        task = service.db.tasks.find_one({"_id": task_id})
+        assert (task["status"], task["selected_agent"]) == ("completed", agent)
+    spent = after - before - scrape
+    per_task = sum(spent.values()) / len(task_ids)
+    breakdown = ", ".join(f"{cmd} {coll}: {n / 3:g}" for (cmd, coll), n in sorted(spent.items()))
+    assert per_task <= MAX_COMMANDS[agent], f"{per_task:g} commands per task ({breakdown})"
+    assert per_task == int(per_task), f"tasks should cost the same ({breakdown})"
+    assert scans_after == scans_before, "the task path scanned a collection"

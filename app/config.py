@@ -170,10 +170,27 @@ class WorkerSettings(_Group):
     shutdown_grace_seconds: Annotated[float, Field(ge=0)] = _env(
         "WORKER_SHUTDOWN_GRACE_SECONDS", 30.0
     )
+    # A worker holding tasks whose store answered nothing for this long (leases are renewed
+    # every TASK_LEASE_SECONDS/3, so a healthy one always has answers), or whose event loop
+    # lags this much, reports itself stalled in its heartbeat and its metrics.
+    stall_seconds: Annotated[float, Field(gt=0)] = _env("WORKER_STALL_SECONDS", 20.0)
 
     @property
     def lease_renew_seconds(self) -> float:
         return self.lease_seconds / 3
+
+    @property
+    def wait_limit_seconds(self) -> float:
+        """How long a Celery thread waits for its task: the run's limit plus its final writes."""
+        return self.task_timeout_seconds + 60
+
+    @model_validator(mode="after")
+    def _stall_after_renewals(self) -> WorkerSettings:
+        if self.stall_seconds <= self.lease_renew_seconds:
+            raise ValueError(
+                "WORKER_STALL_SECONDS must exceed TASK_LEASE_SECONDS/3 (the lease renewal)"
+            )
+        return self
 
 
 class ObservabilitySettings(_Group):

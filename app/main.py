@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -27,6 +29,7 @@ from app.config import Settings, load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.monitor import Monitor
+from app.dispatch.reconciler import Reconciler
 from app.observability.logging import configure_logging
 from app.observability.metrics import mark_process_dead
 from app.store import open_store
@@ -47,9 +50,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)
         monitor = Monitor(settings, store, redis, http)
         app.state.services = Services(settings, store, redis, dispatcher, monitor)
+        # Recovery must not depend on the workers whose tasks need recovering: the API takes
+        # its turn at the reconciler's lock too.
+        owner = f"api:{socket.gethostname()}:{os.getpid()}"
+        reconciler = asyncio.create_task(
+            Reconciler(settings, store, dispatcher, redis, owner=owner).run_forever()
+        )
         try:
             yield
         finally:
+            reconciler.cancel()
             indexes.cancel()
             dispatcher.close()
             await http.aclose()

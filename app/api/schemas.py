@@ -205,6 +205,13 @@ class WorkerInfo(BaseModel):
     worker_id: str
     concurrency: int
     in_flight: int
+    slots_busy: int = Field(0, description="Celery threads waiting for a task of this worker.")
+    status: Literal["ok", "stalled"] = Field(
+        "ok", description="stalled: it holds tasks but its store or event loop makes no progress."
+    )
+    stalled_reason: str | None = None
+    loop_lag_ms: float = 0.0
+    store_idle_seconds: float = Field(0.0, description="Since MongoDB last answered it.")
     started_at: datetime
     seen_at: datetime
 

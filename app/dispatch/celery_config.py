@@ -20,8 +20,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 2,
         "broker_transport_options": {
-            # Must exceed the hard time limit so a running task is never redelivered under it.
-            "visibility_timeout": settings.worker.task_timeout_seconds + 300,
+            # Must exceed how long a thread may hold a task (WorkerSettings.wait_limit_seconds)
+            # so a running task is never redelivered under it.
+            "visibility_timeout": settings.worker.wait_limit_seconds + 240,
             "socket_connect_timeout": 2,
             "socket_timeout": 10,
         },
@@ -35,7 +36,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "task_routes": {PROCESS_TASK: {"queue": queue}},
         "task_acks_late": True,
         "task_reject_on_worker_lost": True,
-        "task_time_limit": settings.worker.task_timeout_seconds + 60,
+        # No task_time_limit: the threads pool cannot enforce one. WorkerRuntime.process bounds
+        # the wait instead, and the run itself stops at TASK_TIMEOUT_SECONDS.
         "task_publish_retry": True,
         # A publish that fails leaves the task queued in MongoDB for the reconciler: fail fast.
         "task_publish_retry_policy": {

@@ -13,6 +13,7 @@ from typing import Any
 import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command
+from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 
 from app.agents.base import Agent, AgentDeps, AgentOutput
@@ -24,7 +25,6 @@ from app.config import Settings
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
-from app.dispatch.workers import beat_forever
 from app.domain.errors import AgentError
 from app.domain.models import (
     Checkpoint,
@@ -55,6 +55,9 @@ class Outcome(StrEnum):
     PAUSED = "paused"
     CANCELLED = "cancelled"
     SKIPPED = "skipped"
+    # The store failed mid-way: the task stays as the store has it (queued, or processing with
+    # a lease that runs out), and the reconciler sends it again.
+    HANDED_BACK = "handed_back"
 
 
 @dataclass
@@ -94,11 +97,6 @@ class WorkerDeps:
             # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
             asyncio.create_task(store.ensure_indexes_when_reachable()),
             asyncio.create_task(reconciler.run_forever()),
-            asyncio.create_task(
-                beat_forever(
-                    redis, worker_id, settings.worker.concurrency, lambda: len(deps.in_flight)
-                )
-            ),
         ]
         return deps
 
@@ -116,6 +114,10 @@ async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
     deps.in_flight.add(task_id)
     try:
         return await _process(task_id, deps)
+    except PyMongoError as exc:
+        # Every store call is bounded (timeoutMS): the slot is freed, the reconciler recovers.
+        log.error("task_handed_back_store_failed", error=str(exc) or type(exc).__name__)
+        return Outcome.HANDED_BACK
     finally:
         deps.in_flight.discard(task_id)
 
@@ -226,7 +228,14 @@ async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop:
     worker = deps.settings.worker
     while True:
         await asyncio.sleep(worker.lease_renew_seconds)
-        beat = await deps.store.tasks.heartbeat(task.task_id, task.attempt, worker.lease_seconds)
+        try:
+            beat = await deps.store.tasks.heartbeat(
+                task.task_id, task.attempt, worker.lease_seconds
+            )
+        except PyMongoError as exc:
+            # The lease may run out meanwhile; once the store answers, the next beat tells.
+            log.warning("task_lease_renewal_failed", error=str(exc) or type(exc).__name__)
+            continue
         if not beat.owned or beat.cancel_requested:
             run.cancel()
             return Stop.LEASE_LOST if not beat.owned else Stop.CANCEL_REQUESTED

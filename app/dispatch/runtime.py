@@ -2,6 +2,8 @@
 
 Agents are I/O bound: each Celery thread hands its task to the process's event loop and waits,
 so WORKER_CONCURRENCY tasks are in flight at once on one loop, one Mongo pool, one HTTP pool.
+Every wait is bounded: a thread waits at most the task's time limit plus its final writes, and
+a watchdog thread reports a loop or a store that stopped making progress.
 """
 
 from __future__ import annotations
@@ -12,40 +14,87 @@ import socket
 import threading
 from collections.abc import Coroutine
 from concurrent.futures import Future
+from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, TypeVar
 
 import structlog
+import uvloop
 
 from app.config import Settings
 from app.dispatch.processing import Outcome, WorkerDeps, process_task
+from app.dispatch.watchdog import Gauges, Watchdog
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
+class _Slots:
+    """How many Celery threads are waiting for a task on the loop (thread-safe)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.busy = 0
+
+    def __enter__(self) -> None:
+        with self._lock:
+            self.busy += 1
+
+    def __exit__(self, *_: object) -> None:
+        with self._lock:
+            self.busy -= 1
+
+
 class WorkerRuntime:
-    """Owns the worker process's event loop thread and the clients opened on it."""
+    """Owns the worker process's event loop thread, the clients opened on it, its watchdog."""
 
     def __init__(self, settings: Settings, worker_id: str | None = None):
         self.settings = settings
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
-        self._loop = asyncio.new_event_loop()
+        # uvloop (uvicorn's loop, already a dependency) costs about half of asyncio's per wake-up.
+        self._loop = uvloop.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="agent-loop", daemon=True
         )
         self._deps: WorkerDeps | None = None
+        self._slots = _Slots()
+        self._watchdog: Watchdog | None = None
 
     def start(self) -> None:
-        """Start the loop thread and open the clients on it."""
+        """Start the loop thread, open the clients on it, start the watchdog."""
         self._thread.start()
-        self._deps = self._submit(WorkerDeps.open(self.settings, self.worker_id)).result(timeout=60)
+        deps = self._submit(WorkerDeps.open(self.settings, self.worker_id)).result(timeout=60)
+        self._deps = deps
+        self._watchdog = Watchdog(
+            self._loop,
+            Gauges(
+                in_flight=lambda: len(deps.in_flight),
+                slots_busy=lambda: self._slots.busy,
+                store_last_answer=lambda: deps.store.commands.last_success,
+            ),
+            worker_id=self.worker_id,
+            concurrency=self.settings.worker.concurrency,
+            redis_url=self.settings.redis_url,
+            stall_seconds=self.settings.worker.stall_seconds,
+        )
+        self._watchdog.start()
         log.info("worker_runtime_started", worker_id=self.worker_id)
 
     def process(self, task_id: str, request_id: str | None = None) -> Outcome:
-        """Run one task on the loop; blocks the calling (Celery) thread until it ends."""
+        """Run one task on the loop; blocks the calling (Celery) thread until it ends.
+
+        Never longer than the task's time limit plus its final writes: past that the run is
+        cancelled and the task handed back (its lease runs out, the reconciler reclaims it).
+        """
         if self._deps is None:
             raise RuntimeError("WorkerRuntime.start() was not called")
-        return self._submit(self._run(task_id, request_id, self._deps)).result()
+        with self._slots:
+            future = self._submit(self._run(task_id, request_id, self._deps))
+            try:
+                return future.result(timeout=self.settings.worker.wait_limit_seconds)
+            except WaitTimeout:
+                future.cancel()
+                log.error("task_wait_limit_passed", task_id=task_id)
+                return Outcome.HANDED_BACK
 
     async def _run(self, task_id: str, request_id: str | None, deps: WorkerDeps) -> Outcome:
         # Each task runs in its own asyncio task, hence its own copy of the log context.
@@ -55,7 +104,10 @@ class WorkerRuntime:
         return await process_task(task_id, deps)
 
     def stop(self) -> None:
-        """Close the clients and stop the loop."""
+        """Stop the watchdog, close the clients and stop the loop."""
+        if self._watchdog is not None:
+            self._watchdog.stop()
+            self._watchdog = None
         if self._deps is not None:
             self._submit(self._deps.close()).result(timeout=10)
             self._deps = None

@@ -1,49 +1,31 @@
-"""Worker heartbeats in Redis (short-lived state): who is online, with how many tasks in flight."""
+"""Worker heartbeats in Redis (short-lived state): who is online, how busy, and whether healthy.
+
+The watchdog thread of each worker process writes them (`app/dispatch/watchdog.py`), so a
+worker whose event loop is stuck still says so; the API reads them.
+"""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-from collections.abc import Callable
 from typing import Any
 
-import structlog
+from redis import Redis as SyncRedis
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
-from app.domain.models import utcnow
-
-log = structlog.get_logger(__name__)
 KEY_PREFIX = "orchestrator:worker:"
 BEAT_SECONDS = 5.0
 # A worker missing three beats is offline.
 TTL_SECONDS = 15
 
 
-async def beat_forever(
-    redis: Redis, worker_id: str, concurrency: int, in_flight: Callable[[], int]
-) -> None:
-    """Announce this worker every BEAT_SECONDS until cancelled; withdraw on the way out."""
-    started_at = utcnow().isoformat()
-    key = KEY_PREFIX + worker_id
-    try:
-        while True:
-            info = {
-                "worker_id": worker_id,
-                "concurrency": concurrency,
-                "in_flight": in_flight(),
-                "started_at": started_at,
-                "seen_at": utcnow().isoformat(),
-            }
-            try:
-                await redis.set(key, json.dumps(info), ex=TTL_SECONDS)
-            except (RedisError, OSError) as exc:
-                log.warning("worker_heartbeat_failed", error=str(exc))
-            await asyncio.sleep(BEAT_SECONDS)
-    finally:
-        with contextlib.suppress(RedisError, OSError):
-            await redis.delete(key)
+def announce(redis: SyncRedis, worker_id: str, info: dict[str, Any]) -> None:
+    """Write this worker's heartbeat (it lapses after TTL_SECONDS without a new one)."""
+    redis.set(KEY_PREFIX + worker_id, json.dumps(info), ex=TTL_SECONDS)
+
+
+def withdraw(redis: SyncRedis, worker_id: str) -> None:
+    """Remove this worker's heartbeat (it is stopping)."""
+    redis.delete(KEY_PREFIX + worker_id)
 
 
 async def online(redis: Redis, limit: int = 1000) -> list[dict[str, Any]]:

@@ -116,6 +116,22 @@ WORKERS_ONLINE = Gauge(
     "Worker processes whose heartbeat is fresh.",
     multiprocess_mode="livemostrecent",
 )
+WORKERS_STALLED = Gauge(
+    "orchestrator_workers_stalled",
+    "Worker processes holding tasks that make no progress: their store answers nothing, or "
+    "their event loop is blocked (each process's watchdog sets 0 or 1).",
+    multiprocess_mode="livesum",
+)
+WORKER_LOOP_LAG = Gauge(
+    "orchestrator_worker_event_loop_lag_seconds",
+    "How late the worker's event loop answers its watchdog (the worst live process).",
+    multiprocess_mode="livemax",
+)
+WORKER_SLOTS_BUSY = Gauge(
+    "orchestrator_worker_slots_busy",
+    "Celery worker threads waiting for a task they handed to the event loop.",
+    multiprocess_mode="livesum",
+)
 CHECKPOINTS_CREATED = Counter(
     "orchestrator_checkpoints_created_total",
     "Checkpoints created, by kind (approval, info) and stage (routing, output).",

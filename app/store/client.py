@@ -73,6 +73,9 @@ def open_store(settings: Settings) -> Store:
         tz_aware=True,
         serverSelectionTimeoutMS=timeout,
         connectTimeoutMS=timeout,
+        # Every operation, pool wait and server selection included, ends within this (CSOT):
+        # a store that hangs fails calls, it does not hold them.
+        timeoutMS=timeout,
         appname="agent-orchestrator",
         event_listeners=[commands],
     )

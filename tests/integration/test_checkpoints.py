@@ -14,7 +14,9 @@ from tests.support import Service, running_service, wait_until
 POLICY = {
     "APPROVAL_REQUIRED_AGENTS": "CodeAgent",
     "ROUTER_AUTO_CONFIDENCE": "0.9",
-    "CHECKPOINT_TIMEOUT_SECONDS": "8",
+    # Long enough for any test to decide in time (killing and replacing workers included); the
+    # expiry test runs a service of its own with a short one.
+    "CHECKPOINT_TIMEOUT_SECONDS": "300",
     "RECONCILE_INTERVAL_SECONDS": "0.5",
     "TASK_LEASE_SECONDS": "3",
 }
@@ -153,7 +155,13 @@ def test_reject_conflicts_roles_and_tenants(svc: Service) -> None:
     assert "not what we need" in task["error"]["message"]
 
 
-def test_an_undecided_checkpoint_expires_and_fails_the_task(svc: Service) -> None:
+def test_an_undecided_checkpoint_expires_and_fails_the_task() -> None:
+    expiring = {**POLICY, "CHECKPOINT_TIMEOUT_SECONDS": "3"}
+    with running_service(env=expiring, workers=1, concurrency=2) as svc:
+        _undecided_checkpoint_expires(svc)
+
+
+def _undecided_checkpoint_expires(svc: Service) -> None:
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
         task = svc.wait_final(http, task_id, timeout=30)

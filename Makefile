@@ -46,6 +46,8 @@ bench: install
 	$(BIN)/python bench/store.py
 	$(BIN)/python bench/commands.py
 	$(BIN)/python bench/inflight.py
+	$(BIN)/python bench/accept.py
+	$(BIN)/python bench/overhead.py
 	$(BIN)/python bench/system_metrics.py
 
 clean:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ class Service:
 
     @property
     def db(self) -> Any:
-        return self.mongo["agent_orchestrator"]
+        return self.mongo[self.topology.env.get("MONGO_DB_NAME", "agent_orchestrator")]
 
     def client(self, api_key: str | None = None) -> httpx.Client:
         headers = {"X-API-Key": api_key or self.api_key}
@@ -114,11 +116,24 @@ def wait_until(predicate: Any, timeout: float = 30, interval: float = 0.05) -> N
     raise AssertionError(f"condition not met in {timeout}s")
 
 
+# A MongoDB of the tester's (mongodb://...): the suite then runs on it instead of the stand-in,
+# each service in a database of its own that is dropped afterwards.
+TEST_MONGO_URI = os.environ.get("TEST_MONGO_URI") or None
+
+
 @contextmanager
 def running_service(
-    env: dict[str, str] | None = None, workers: int = 2, concurrency: int = 4
+    env: dict[str, str] | None = None,
+    workers: int = 2,
+    concurrency: int = 4,
+    *,
+    own_mongo: bool = False,
 ) -> Iterator[Service]:
-    """The whole service on real processes: stand-ins, redis-server, the API, Celery workers."""
+    """The whole service on real processes: stand-ins, redis-server, the API, Celery workers.
+
+    MongoDB is TEST_MONGO_URI when set, unless `own_mongo`: a test that stops or kills its
+    MongoDB gets a stand-in of its own whatever the setting (never the tester's server).
+    """
     api_key = secrets.token_urlsafe(16)
     other_key = secrets.token_urlsafe(16)
     admin_key = secrets.token_urlsafe(16)
@@ -127,8 +142,14 @@ def running_service(
         env={"API_KEYS": keys, "LOG_LEVEL": "INFO", **(env or {})},
         api_key=api_key,
     )
+    external = TEST_MONGO_URI is not None and not own_mongo
     try:
-        topology.start_mongo()
+        if external:
+            assert TEST_MONGO_URI is not None
+            topology.env["MONGO_URI"] = TEST_MONGO_URI
+            topology.env["MONGO_DB_NAME"] = f"orchestrator_test_{uuid.uuid4().hex[:12]}"
+        else:
+            topology.start_mongo()
         topology.start_redis()
         topology.start_openai(latency_ms=20)
         topology.start_tavily()
@@ -142,7 +163,11 @@ def running_service(
         mongo: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
             topology.env["MONGO_URI"], tz_aware=True
         )
-        yield Service(topology, api_key, other_key, started, mongo, admin_key)
-        mongo.close()
+        try:
+            yield Service(topology, api_key, other_key, started, mongo, admin_key)
+        finally:
+            if external:
+                mongo.drop_database(topology.env["MONGO_DB_NAME"])
+            mongo.close()
     finally:
         topology.stop()

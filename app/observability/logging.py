@@ -26,3 +26,7 @@ def configure_logging(level: str) -> None:
         cache_logger_on_first_use=True,
     )
     logging.basicConfig(level=max(numeric, logging.INFO), stream=sys.stderr, force=True)
+    # The HTTP clients log every request at INFO (the LLM and search calls are recorded as
+    # tool executions already): one line per call is noise, and CPU, at any volume.
+    for noisy in ("httpx", "httpx2", "httpcore", "httpcore2"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

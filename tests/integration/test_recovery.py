@@ -301,7 +301,7 @@ def test_submit_while_redis_is_down_completes_after_it_returns(svc: Service) -> 
 
 def test_mongo_down_answers_503_and_enqueues_nothing() -> None:
     """A service of its own: the MongoDB stand-in is in memory and does not come back."""
-    with running_service(env=RECOVERY, workers=1, concurrency=2) as svc:
+    with running_service(env=RECOVERY, workers=1, concurrency=2, own_mongo=True) as svc:
         _mongo_down_answers_503(svc)
 
 

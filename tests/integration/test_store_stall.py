@@ -36,7 +36,7 @@ def heartbeats(queue: redis.Redis) -> list[dict[str, Any]]:
 
 
 def test_a_paused_mongodb_stalls_no_worker_for_good_and_loses_no_task() -> None:
-    with running_service(env=ENV, workers=1, concurrency=64) as service:
+    with running_service(env=ENV, workers=1, concurrency=64, own_mongo=True) as service:
         _paused_mongodb(service)
 
 

@@ -8,6 +8,7 @@ untyped, private API is in this module.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,7 +18,7 @@ import mongomock.aggregate
 import mongomock.collection
 import mongomock.filtering
 
-from app.embedded.mongo.order import order_key
+from app.embedded.mongo.order import Key, order_key
 from app.embedded.mongo.wire import Document
 
 # A collection object with no data: its methods apply update and projection documents.
@@ -31,36 +32,60 @@ _filter_applies: Callable[[Document, Document], bool] = _filtering.filter_applie
 
 def matches(query: Document, doc: Document) -> bool:
     """Whether doc satisfies the filter (raises on a malformed filter)."""
-    verdict = _simple_match(query, doc)
-    return _filter_applies(query, doc) if verdict is None else verdict
+    return matcher(query)(doc)
 
 
-def _simple_match(query: Document, doc: Document) -> bool | None:
-    """The verdict for filters of top-level scalar equalities and $in, None for the rest.
+def matcher(query: Document) -> Callable[[Document], bool]:
+    """A test of documents against the filter, prepared once for a whole query."""
+    equalities = _equalities(query)
+    if equalities is None:
+        return functools.partial(_general_match, query)
+    return functools.partial(_simple_match, query, equalities)
 
-    Most of the service's filters are `{_id: .., status: .., attempt: ..}`; deciding them here
-    with BSON order keys (so 1 == 1.0 and True != 1, as in MongoDB) skips mongomock's general
-    matcher. Arrays, embedded documents, nulls, patterns and other operators go to mongomock.
+
+def _general_match(query: Document, doc: Document) -> bool:
+    return _filter_applies(query, doc)
+
+
+def _equalities(query: Document) -> list[tuple[str, frozenset[Key]]] | None:
+    """(field, allowed keys) for filters of top-level scalar equalities and $in, else None.
+
+    Most of the service's filters are `{_id: .., status: .., attempt: ..}`; deciding them with
+    BSON order keys (so 1 == 1.0 and True != 1, as in MongoDB) skips mongomock's general
+    matcher. Embedded documents, nulls, patterns and other operators go to mongomock.
     """
+    found = []
     for field, condition in query.items():
         if field.startswith("$") or "." in field:
             return None
         if isinstance(condition, dict):
-            if len(condition) != 1 or "$in" not in condition:
+            wanted = condition.get("$in")
+            if len(condition) != 1 or not isinstance(wanted, list):
                 return None
-            wanted = condition["$in"]
-            if not isinstance(wanted, list) or not all(map(_is_plain, wanted)):
-                return None
-            keys = {order_key(value) for value in wanted}
-        elif _is_plain(condition):
-            keys = {order_key(condition)}
         else:
+            wanted = [condition]
+        if not all(map(_is_plain, wanted)):
             return None
+        found.append((field, frozenset(order_key(value) for value in wanted)))
+    return found
+
+
+def _simple_match(
+    query: Document, equalities: list[tuple[str, frozenset[Key]]], doc: Document
+) -> bool:
+    for field, keys in equalities:
         value = doc.get(field, _ABSENT)
         if value is _ABSENT:
             return False
+        if isinstance(value, list):
+            # A scalar condition matches an array holding it (never the array as a whole).
+            if not any(_is_plain(item) and order_key(item) in keys for item in value):
+                if any(not _is_plain(item) for item in value):
+                    return _filter_applies(query, doc)
+                return False
+            continue
         if not _is_plain(value):
-            return None
+            return _filter_applies(query, doc)
         if order_key(value) not in keys:
             return False
     return True
@@ -93,8 +118,88 @@ def apply_update(doc: Document, query: Document, update: Any, *, inserting: bool
     """Apply an operator or pipeline update (or a replacement) to doc, in place."""
     if isinstance(update, list):
         _scratch._apply_update_pipeline(doc, update, None)
-    else:
+    elif not _simple_update(doc, update, inserting):
         _scratch._apply_update_document(doc, query, update, inserting)
+
+
+_SIMPLE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert"})
+
+
+def _simple_update(doc: Document, update: Any, inserting: bool) -> bool:
+    """Apply $set, $unset, $inc, $push (plain or $each) and $setOnInsert on paths through
+    embedded documents; False, doc untouched, for anything else (mongomock applies it then).
+
+    These are nearly all the service's updates; mongomock checks each $set value by encoding it
+    to BSON, which made them the stand-in's most expensive work.
+    """
+    if not isinstance(update, dict) or not update or not update.keys() <= _SIMPLE_OPERATORS:
+        return False
+    steps: list[tuple[str, list[str], Any]] = []
+    for operator, fields in update.items():
+        if not isinstance(fields, dict):
+            return False
+        if operator == "$setOnInsert" and not inserting:
+            continue
+        for path, value in fields.items():
+            parts = path.split(".")
+            current = _walk(doc, parts)
+            if current is _BLOCKED:
+                return False
+            if operator == "$inc" and not (_is_number(value) and _is_number(current, True)):
+                return False
+            if operator == "$push" and not _pushable(current, value):
+                return False
+            steps.append((operator, parts, value))
+    for operator, parts, value in steps:
+        if operator == "$unset":
+            parent = _walk(doc, parts[:-1])
+            if isinstance(parent, dict):
+                parent.pop(parts[-1], None)
+            continue
+        parent = doc
+        for part in parts[:-1]:
+            parent = parent.setdefault(part, {})
+        name = parts[-1]
+        if operator in ("$set", "$setOnInsert"):
+            parent[name] = value
+        elif operator == "$inc":
+            parent[name] = parent.get(name, 0) + value
+        else:
+            items = value["$each"] if isinstance(value, dict) and "$each" in value else [value]
+            parent.setdefault(name, []).extend(items)
+    return True
+
+
+_BLOCKED = object()
+
+
+def _walk(doc: Any, parts: list[str]) -> Any:
+    """The value at a path (_ABSENT when missing), or _BLOCKED when the path crosses an array
+    or a scalar, or has a part MongoDB refuses or treats specially (empty, $, digits)."""
+    current = doc
+    for part in parts:
+        if not part or part.startswith("$") or part.isdigit() or "\0" in part:
+            return _BLOCKED
+        if current is _ABSENT:
+            continue
+        if not isinstance(current, dict):
+            return _BLOCKED
+        current = current.get(part, _ABSENT)
+    return current
+
+
+def _is_number(value: Any, absent_ok: bool = False) -> bool:
+    if absent_ok and value is _ABSENT:
+        return True
+    return isinstance(value, int | float | bson.Int64) and not isinstance(value, bool)
+
+
+def _pushable(current: Any, value: Any) -> bool:
+    if current is not _ABSENT and not isinstance(current, list):
+        return False
+    if isinstance(value, dict) and any(str(k).startswith("$") for k in value):
+        return value.keys() == {"$each"} and isinstance(value["$each"], list)
+    return True
 
 
 def upsert_seed(query: Document, update: Any) -> Document:

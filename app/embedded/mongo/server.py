@@ -192,7 +192,7 @@ async def serve(
     """Serve the wire protocol on host:port until SIGTERM or SIGINT."""
     standin = MongoStandIn()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(lambda: _Connection(standin), host, port)
+    server = await loop.create_server(lambda: _Connection(standin), host, port, backlog=1024)
     stop = asyncio.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)

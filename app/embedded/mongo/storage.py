@@ -190,7 +190,8 @@ class Collection:
     ) -> list[Document]:
         """The stored documents matching query, in sort order, after skip, at most limit."""
         chosen = self.plan(query, sort, limited=limit > 0)
-        matched = (doc for doc in self._candidates(chosen) if language.matches(query, doc))
+        test = language.matcher(query)
+        matched = (doc for doc in self._candidates(chosen) if test(doc))
         ordered = self._in_order(matched, chosen, sort)
         found = list(itertools.islice(ordered, skip, skip + limit if limit else None))
         if not found:

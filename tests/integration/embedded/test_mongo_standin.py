@@ -594,3 +594,41 @@ async def test_array_values_and_type_brackets_through_an_index(
     by_tag = await coll.find({}, {"_id": 1}).sort([("tag", 1), ("_id", 1)]).to_list()
     # null and missing, numbers, strings (the array by its least element), booleans.
     assert [d["_id"] for d in by_tag] == [6, 7, 4, 5, 1, 2, 3, 8]
+
+
+async def test_update_operators_and_equality_semantics(
+    aclient: AsyncMongoClient[Doc], name: str
+) -> None:
+    coll = aclient.standin[name]
+    await coll.insert_one({"_id": 1, "stats": {"done": 1}, "events": ["a"], "n": 1, "flag": True})
+
+    await coll.update_one(
+        {"_id": 1},
+        {
+            "$inc": {"stats.done": 2, "stats.buckets.3": 1, "n": 0.5},
+            "$push": {"events": {"$each": ["b", "c"]}, "fresh.list": "x"},
+            "$set": {"deep.new.field": [1, 2]},
+            "$unset": {"missing.path": "", "flag": ""},
+            "$setOnInsert": {"never": True},
+        },
+    )
+    assert await coll.find_one({"_id": 1}, {"_id": 0}) == {
+        "stats": {"done": 3, "buckets": {"3": 1}},
+        "events": ["a", "b", "c"],
+        "n": 1.5,
+        "fresh": {"list": ["x"]},
+        "deep": {"new": {"field": [1, 2]}},
+    }
+    await coll.update_one({"_id": 1}, {"$push": {"events": {"$each": ["z"], "$slice": -2}}})
+    assert (await coll.find_one({"_id": 1}))["events"] == ["c", "z"]
+    with pytest.raises(OperationFailure):
+        await coll.update_one({"_id": 1}, {"$inc": {"events": 1}})
+    with pytest.raises(OperationFailure):
+        await coll.update_one({"_id": 1}, {"$push": {"stats": 1}})
+    await coll.update_one({"_id": 2}, {"$setOnInsert": {"made": 1}, "$set": {"n": 2}}, upsert=True)
+    assert await coll.find_one({"_id": 2}) == {"_id": 2, "made": 1, "n": 2}
+
+    await coll.insert_many([{"_id": 3, "v": True}, {"_id": 4, "v": 1}, {"_id": 5, "v": [1, 7]}])
+    assert sorted(d["_id"] for d in await coll.find({"v": 1}).to_list()) == [4, 5]
+    assert sorted(d["_id"] for d in await coll.find({"v": True}).to_list()) == [3]
+    assert sorted(d["_id"] for d in await coll.find({"n": {"$in": [2.0, 9]}}).to_list()) == [2]

@@ -65,6 +65,12 @@ class MongoSettings(_Group):
     timeout_ms: Annotated[int, Field(gt=0)] = Field(
         default=5000, validation_alias=AliasChoices("MONGO_TIMEOUT_MS")
     )
+    # The whole of one operation (PyMongo timeoutMS): pool wait, server selection and round
+    # trips. Generous, because a worker whose event loop is busy with hundreds of tasks also
+    # resumes each operation late; it bounds what a hung server can hold, not what a busy one may.
+    operation_timeout_ms: Annotated[int, Field(gt=0)] = Field(
+        default=30000, validation_alias=AliasChoices("MONGO_OPERATION_TIMEOUT_MS")
+    )
 
     @field_validator("uri")
     @classmethod

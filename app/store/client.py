@@ -75,7 +75,7 @@ def open_store(settings: Settings) -> Store:
         connectTimeoutMS=timeout,
         # Every operation, pool wait and server selection included, ends within this (CSOT):
         # a store that hangs fails calls, it does not hold them.
-        timeoutMS=timeout,
+        timeoutMS=settings.mongo.operation_timeout_ms,
         appname="agent-orchestrator",
         event_listeners=[commands],
     )

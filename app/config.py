@@ -185,11 +185,6 @@ class WorkerSettings(_Group):
     def lease_renew_seconds(self) -> float:
         return self.lease_seconds / 3
 
-    @property
-    def wait_limit_seconds(self) -> float:
-        """How long a Celery thread waits for its task: the run's limit plus its final writes."""
-        return self.task_timeout_seconds + 60
-
     @model_validator(mode="after")
     def _stall_after_renewals(self) -> WorkerSettings:
         if self.stall_seconds <= self.lease_renew_seconds:
@@ -308,6 +303,14 @@ class Settings(BaseSettings):
     def redis_url(self) -> str:
         """The Redis URL (broker and short-lived state)."""
         return _required(self.redis.url, "REDIS_URL")
+
+    @property
+    def wait_limit_seconds(self) -> float:
+        """How long a Celery thread waits for its task: the run's limit, plus the store calls
+        around it (claim, history and state reads; the final writes), each bounded by
+        MONGO_OPERATION_TIMEOUT_MS."""
+        store_calls = 8 * self.mongo.operation_timeout_ms / 1000
+        return self.worker.task_timeout_seconds + store_calls
 
 
 class ConfigurationError(RuntimeError):

@@ -51,10 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         monitor = Monitor(settings, store, redis, http)
         app.state.services = Services(settings, store, redis, dispatcher, monitor)
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
-        # its turn at the reconciler's lock too.
+        # its turn at the reconciler's lock too, from one interval after it starts (workers
+        # that are up keep the lock; an API that only briefly runs never takes it).
         owner = f"api:{socket.gethostname()}:{os.getpid()}"
         reconciler = asyncio.create_task(
-            Reconciler(settings, store, dispatcher, redis, owner=owner).run_forever()
+            Reconciler(settings, store, dispatcher, redis, owner=owner).run_forever(
+                first_pass_after=settings.worker.reconcile_interval_seconds
+            )
         )
         try:
             yield

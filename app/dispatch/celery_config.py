@@ -20,9 +20,9 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 2,
         "broker_transport_options": {
-            # Must exceed how long a thread may hold a task (WorkerSettings.wait_limit_seconds)
-            # so a running task is never redelivered under it.
-            "visibility_timeout": settings.worker.wait_limit_seconds + 240,
+            # Must exceed how long a thread may hold a task (Settings.wait_limit_seconds) so a
+            # running task is never redelivered under it.
+            "visibility_timeout": settings.wait_limit_seconds + 60,
             "socket_connect_timeout": 2,
             "socket_timeout": 10,
         },

@@ -14,6 +14,7 @@ from app.domain.models import (
     Checkpoint,
     CheckpointStage,
     CheckpointStatus,
+    Message,
     Task,
     TaskErrorInfo,
     TaskStatus,
@@ -156,6 +157,8 @@ async def _end_waiting(store: Store, decided: Checkpoint, error: TaskErrorInfo) 
     )
     if failed is None:
         await store.tasks.append_events(decided.task_id, [_event(decided)])
+    else:
+        await store.messages.append(Message.question(failed))
 
 
 def _event(checkpoint: Checkpoint) -> dict[str, Any]:

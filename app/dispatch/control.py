@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from app.dispatch.enqueue import Dispatcher
 from app.domain.errors import InvalidTransition, TaskNotFound
-from app.domain.models import Task, TaskStatus
-from app.store import TaskRepository
+from app.domain.models import Message, Task, TaskStatus
+from app.store import Store, TaskRepository
 
 
-async def cancel_task(tasks: TaskRepository, task_id: str, owner: str) -> Task:
+async def cancel_task(store: Store, task_id: str, owner: str) -> Task:
     """Cancel now when no worker holds the task; else ask its worker to stop at the next step.
 
     Calling it again is fine; a finished task cannot be cancelled (409).
     """
+    tasks = store.tasks
     cancelled = await tasks.cancel_waiting(task_id, owner)
     if cancelled is not None:
+        if cancelled.attempt > 0:  # it had run (and waited for approval): its question stays
+            await store.messages.append(Message.question(cancelled))
         return cancelled
     requested = await tasks.request_cancel(task_id, owner)
     if requested is not None:
@@ -27,7 +30,7 @@ async def cancel_task(tasks: TaskRepository, task_id: str, owner: str) -> Task:
     if task.status.final:
         raise InvalidTransition(f"Task {task_id} is already {task.status.value}.")
     # It moved between our reads (queued -> processing, say): ask again.
-    return await cancel_task(tasks, task_id, owner)
+    return await cancel_task(store, task_id, owner)
 
 
 async def retry_task(

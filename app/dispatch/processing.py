@@ -252,7 +252,7 @@ async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
     )
     if not stopped:
         return Outcome.SKIPPED
-    await deps.store.messages.append(_message(task, "user", task.task))
+    await deps.store.messages.append(Message.question(task))
     log.info("task_cancelled", attempt=task.attempt)
     return Outcome.CANCELLED
 
@@ -274,7 +274,7 @@ async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> 
         log.warning("result_discarded_lost_ownership", attempt=task.attempt)
         return Outcome.SKIPPED
     await deps.store.messages.append(
-        _message(task, "user", task.task), _message(task, "assistant", output.raw_output)
+        Message.question(task), Message.answer(task, output.raw_output)
     )
     log.info("task_completed", agent_name=final.get("selected_agent"))
     return Outcome.COMPLETED
@@ -290,7 +290,7 @@ async def _fail(deps: WorkerDeps, attempt: Attempt, code: str, message: str) -> 
     if not failed:
         log.warning("failure_discarded_lost_ownership", attempt=task.attempt)
         return Outcome.SKIPPED
-    await deps.store.messages.append(_message(task, "user", task.task))
+    await deps.store.messages.append(Message.question(task))
     log.info("task_failed", error_type=code)
     return Outcome.FAILED
 
@@ -345,14 +345,3 @@ async def _pause(deps: WorkerDeps, attempt: Attempt, request: dict[str, Any]) ->
     CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
     log.info("task_paused", checkpoint_id=checkpoint.checkpoint_id, stage=stage.value)
     return Outcome.PAUSED
-
-
-def _message(task: Task, role: str, content: str) -> Message:
-    return Message(
-        session_id=task.session_id,
-        owner=task.owner,
-        task_id=task.task_id,
-        role=role,
-        content=content,
-        created_at=utcnow(),
-    )

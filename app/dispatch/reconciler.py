@@ -48,9 +48,10 @@ class Reconciler:
         self._redis = redis
         self._owner = owner
 
-    async def run_forever(self) -> None:
+    async def run_forever(self, first_pass_after: float = 0.0) -> None:
         """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock."""
         interval = self._settings.reconcile_interval_seconds
+        await asyncio.sleep(first_pass_after)
         while True:
             try:
                 if await self._hold_lock(ttl=interval * 3):

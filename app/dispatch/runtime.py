@@ -82,15 +82,15 @@ class WorkerRuntime:
     def process(self, task_id: str, request_id: str | None = None) -> Outcome:
         """Run one task on the loop; blocks the calling (Celery) thread until it ends.
 
-        Never longer than the task's time limit plus its final writes: past that the run is
-        cancelled and the task handed back (its lease runs out, the reconciler reclaims it).
+        Never longer than the task's time limit plus its bounded store calls: past that the run
+        is cancelled and the task handed back (its lease runs out, the reconciler reclaims it).
         """
         if self._deps is None:
             raise RuntimeError("WorkerRuntime.start() was not called")
         with self._slots:
             future = self._submit(self._run(task_id, request_id, self._deps))
             try:
-                return future.result(timeout=self.settings.worker.wait_limit_seconds)
+                return future.result(timeout=self.settings.wait_limit_seconds)
             except WaitTimeout:
                 future.cancel()
                 log.error("task_wait_limit_passed", task_id=task_id)

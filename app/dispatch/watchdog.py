@@ -84,7 +84,8 @@ class Watchdog:
     def health(self) -> Health:
         """The worker's health now."""
         now = time.monotonic()
-        lag = self._lag if self._probe_sent is None else max(self._lag, now - self._probe_sent)
+        sent = self._probe_sent  # read once: the loop thread clears it when it answers
+        lag = self._lag if sent is None else max(self._lag, now - sent)
         idle = now - self._gauges.store_last_answer()
         reason = None
         if lag > self._stall_seconds:
@@ -96,12 +97,16 @@ class Watchdog:
     def _run(self) -> None:
         next_beat = 0.0
         while not self._stop.wait(TICK_SECONDS):
-            self._probe_loop()
-            health = self.health()
-            self._observe(health)
-            if time.monotonic() >= next_beat:
-                self._beat(health)
-                next_beat = time.monotonic() + BEAT_SECONDS
+            try:
+                self._probe_loop()
+                health = self.health()
+                self._observe(health)
+                if time.monotonic() >= next_beat:
+                    self._beat(health)
+                    next_beat = time.monotonic() + BEAT_SECONDS
+            except Exception:
+                # A watchdog that dies would leave the worker looking healthy, or offline.
+                log.exception("watchdog_tick_failed")
 
     def _probe_loop(self) -> None:
         if self._probe_sent is not None:

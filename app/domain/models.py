@@ -117,7 +117,6 @@ class Task(_Doc):
     reclaims: int = 0
     cancel_requested: bool = False
     history: list[AttemptRecord] = Field(default_factory=list)
-    event_seq: int = 0
     require_approval: bool = False
     pending_checkpoint: str | None = None
     # Set when a decision releases the task: what the paused graph resumes with.
@@ -176,7 +175,7 @@ class AgentRun(_Doc):
     usage: Usage = Field(default_factory=Usage)
     llm_retries: int = 0
     tool_calls: int = 0
-    # Every tool and LLM call of the run, in the order they started.
+    # Every tool and LLM call of the run, in the order they finished.
     tool_executions: list[ToolExecution] = Field(default_factory=list)
     started_at: datetime
     finished_at: datetime | None = None
@@ -243,3 +242,24 @@ class Message(_Doc):
     role: str
     content: str
     created_at: datetime
+
+    @classmethod
+    def question(cls, task: Task) -> Message:
+        """The turn a task adds to its session when it ends (its text)."""
+        return cls._turn(task, "user", task.task)
+
+    @classmethod
+    def answer(cls, task: Task, content: str) -> Message:
+        """The turn a completed task adds after its question."""
+        return cls._turn(task, "assistant", content)
+
+    @classmethod
+    def _turn(cls, task: Task, role: str, content: str) -> Message:
+        return cls(
+            session_id=task.session_id,
+            owner=task.owner,
+            task_id=task.task_id,
+            role=role,
+            content=content,
+            created_at=utcnow(),
+        )

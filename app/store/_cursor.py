@@ -24,6 +24,6 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         created, task_id = json.loads(base64.urlsafe_b64decode(padded))
         when = datetime.fromisoformat(created)
         # MongoDB stores UTC: a date that does not fit in UTC is not one we issued.
-        return when.astimezone(UTC) if when.tzinfo else when, str(task_id)
+        return (when.astimezone(UTC) if when.tzinfo else when.replace(tzinfo=UTC)), str(task_id)
     except (ValueError, TypeError, OverflowError, binascii.Error) as exc:
         raise InvalidCursor("The cursor is not one this API returned.") from exc

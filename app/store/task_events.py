@@ -1,8 +1,10 @@
 """A task's events, kept in its own document: a change and the events it causes are one write.
 
 The n-th element of the task's `events` array is the event with id n (the SSE id), so ids are
-gap-free by construction, and `event_seq` (their count) moves in the same write. A final status
-and its event are therefore one atomic change: a reader can never see one without the other.
+gap-free by construction. A final status and its event are one atomic change: a reader can never
+see one without the other. A task's events are bounded by what its attempts do (a few per step),
+far below MongoDB's 16 MB per document; tasks from before this layout kept theirs in a
+`task_events` collection, which nothing reads any more.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ def appended(events: Sequence[Document]) -> Document:
     """The update operators that append `events` (none when there are none)."""
     if not events:
         return {}
-    return {"$push": {"events": {"$each": list(events)}}, "$inc": {"event_seq": len(events)}}
+    return {"$push": {"events": {"$each": list(events)}}}
 
 
 def after(task_id: str, stored: Sequence[Document], first_seq: int) -> list[TaskEvent]:

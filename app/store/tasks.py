@@ -84,7 +84,7 @@ class TaskRepository:
     async def create(self, task: Task) -> None:
         """Insert a new task (status queued) with its first event."""
         first = task_events.event("status", {"status": task.status.value, "attempt": task.attempt})
-        doc = task.model_dump(by_alias=True, mode="python") | {"events": [first], "event_seq": 1}
+        doc = task.model_dump(by_alias=True, mode="python") | {"events": [first]}
         await self._tasks.insert_one(doc)
         await self._stats.moved(None, task)
 

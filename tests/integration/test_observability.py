@@ -189,12 +189,9 @@ def test_no_reader_sees_a_final_status_without_its_event_and_the_stream_ends_on_
         with http.stream("GET", f"/v1/tasks/{task_id}/events", timeout=30) as live:
             reads = 0
             while True:
-                doc = service.db.tasks.find_one(
-                    {"_id": task_id}, {"status": 1, "events": 1, "event_seq": 1}
-                )
+                doc = service.db.tasks.find_one({"_id": task_id}, {"status": 1, "events": 1})
                 reads += 1
                 statuses = [e["data"]["status"] for e in doc["events"] if e["kind"] == "status"]
-                assert len(doc["events"]) == doc["event_seq"]
                 if doc["status"] in {"completed", "failed", "cancelled"}:
                     assert statuses[-1] == doc["status"], f"read {reads}: {statuses}"
                     break

@@ -36,6 +36,13 @@ def test_pages_filters_and_owner_isolation(service: Service) -> None:
             if cursor is None:
                 break
         assert pages == list(reversed(ids)), "newest first, every task once, no foreign task"
+        # A date without a zone is UTC, and pages combine with a date range.
+        until = (datetime.utcnow() + timedelta(hours=1)).replace(microsecond=0).isoformat()
+        dated = {"session_id": session, "limit": 2, "created_to": until}
+        first = http.get("/v1/tasks", params=dated).json()
+        second = http.get("/v1/tasks", params={**dated, "cursor": first["next_cursor"]})
+        assert second.status_code == 200, second.text
+        assert [i["task_id"] for i in first["items"] + second.json()["items"]] == pages[:4]
 
         code = http.get("/v1/tasks", params={"session_id": session, "agent_type": "CodeAgent"})
         assert {i["task_id"] for i in code.json()["items"]} == {ids[0], ids[2], ids[4]}

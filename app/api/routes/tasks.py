@@ -26,9 +26,12 @@ from app.store import TaskFilters
 
 
 def _storable(value: datetime) -> datetime:
-    """A filter date MongoDB can encode: still within years 1 to 9999 once in UTC."""
+    """A filter date MongoDB can encode: still within years 1 to 9999 once in UTC.
+
+    A date without a zone is UTC, as MongoDB stores every date.
+    """
     try:
-        return value.astimezone(UTC) if value.tzinfo else value
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     except OverflowError as exc:
         raise ValueError("date is out of range once converted to UTC") from exc
 
@@ -94,7 +97,7 @@ async def cancel(
     task_id: UUID, caller: Caller, services: ServicesDep, response: Response
 ) -> TaskOut:
     """200 with the cancelled task, or 202 while its worker stops at the next step."""
-    task = await cancel_task(services.store.tasks, str(task_id), caller.key_id)
+    task = await cancel_task(services.store, str(task_id), caller.key_id)
     if task.status is not TaskStatus.CANCELLED:
         response.status_code = status.HTTP_202_ACCEPTED
     return TaskOut.of(task)

@@ -21,6 +21,7 @@ CODE_NAMES = {
     17: "ProtocolError",
     26: "NamespaceNotFound",
     27: "IndexNotFound",
+    40: "ConflictingUpdateOperators",
     43: "CursorNotFound",
     48: "NamespaceExists",
     59: "CommandNotFound",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -18,6 +19,7 @@ import mongomock.aggregate
 import mongomock.collection
 import mongomock.filtering
 
+from app.embedded.mongo._call import CommandError
 from app.embedded.mongo.order import Key, order_key
 from app.embedded.mongo.wire import Document
 
@@ -118,8 +120,27 @@ def apply_update(doc: Document, query: Document, update: Any, *, inserting: bool
     """Apply an operator or pipeline update (or a replacement) to doc, in place."""
     if isinstance(update, list):
         _scratch._apply_update_pipeline(doc, update, None)
-    elif not _simple_update(doc, update, inserting):
+        return
+    _refuse_conflicts(update)
+    if not _simple_update(doc, update, inserting):
         _scratch._apply_update_document(doc, query, update, inserting)
+
+
+def _refuse_conflicts(update: Any) -> None:
+    """MongoDB's code 40: two operators may not touch the same path, or one inside another."""
+    if not isinstance(update, dict):
+        return
+    paths = sorted(
+        path
+        for operator, fields in update.items()
+        if str(operator).startswith("$") and isinstance(fields, dict)
+        for path in fields
+    )
+    for first, second in itertools.combinations(paths, 2):
+        if second == first or second.startswith(first + "."):
+            raise CommandError(
+                40, f"Updating the path '{second}' would create a conflict at '{first}'"
+            )
 
 
 _SIMPLE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert"})

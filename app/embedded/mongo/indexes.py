@@ -38,18 +38,18 @@ def _path_value(doc: Any, parts: list[str]) -> Any:
     return _MULTIKEY if isinstance(current, list) else current
 
 
-def _path_values(doc: Any, parts: list[str]) -> list[Any]:
+def path_values(doc: Any, parts: list[str]) -> list[Any]:
     """Every value a multikey index takes at a path (arrays along it expanded)."""
     if not parts:
         if isinstance(doc, list):
             return list(doc) or [_EMPTY_ARRAY]
         return [doc]
     if isinstance(doc, list):
-        found = [value for item in doc for value in _path_values(item, parts)]
+        found = [value for item in doc for value in path_values(item, parts)]
         return found or [None]
     if not isinstance(doc, Mapping) or parts[0] not in doc:
         return [None]
-    return _path_values(doc[parts[0]], parts[1:])
+    return path_values(doc[parts[0]], parts[1:])
 
 
 class Index:
@@ -120,11 +120,6 @@ class Index:
         self.remove(id_key)
         self.add(id_key, doc)
 
-    def clear(self) -> None:
-        self._entries.clear()
-        self._entry_of.clear()
-        self.multikey.clear()
-
     def walk(self, low: tuple[Any, ...], high: tuple[Any, ...], reverse: bool) -> Iterator[Key]:
         """The _id keys of the entries between low and high (both inclusive), in order."""
         for entry in self._entries.irange(low, high, reverse=reverse):
@@ -145,7 +140,7 @@ class Index:
     def _expanded_keys(self, doc: Document) -> set[tuple[Key, ...]]:
         per_field = [
             [order_key(value) if value is not _EMPTY_ARRAY else value for value in values]
-            for values in (_path_values(doc, parts) for parts in self._parts)
+            for values in (path_values(doc, parts) for parts in self._parts)
         ]
         return set(itertools.product(*per_field))
 

@@ -36,8 +36,7 @@ CODE = 60
 OTHER = 100
 MAX_KEY = 127
 
-# Bounds that sort below and above every key `order_key` returns.
-LOWEST: Key = (-1,)
+# A bound that sorts above every key `order_key` returns.
 HIGHEST: Key = (1000,)
 
 # Brackets whose values a range operator ($gt, $lte, ...) compares: other brackets scan.

@@ -632,3 +632,24 @@ async def test_update_operators_and_equality_semantics(
     assert sorted(d["_id"] for d in await coll.find({"v": 1}).to_list()) == [4, 5]
     assert sorted(d["_id"] for d in await coll.find({"v": True}).to_list()) == [3]
     assert sorted(d["_id"] for d in await coll.find({"n": {"$in": [2.0, 9]}}).to_list()) == [2]
+
+
+def test_server_answers_for_edge_cases_a_driver_meets(client: MongoClient[Doc], name: str) -> None:
+    coll = client.standin[name]
+    coll.insert_many([{"_id": n, "a": n % 2, "at": {"when": []}} for n in range(5)])
+
+    assert [d["_id"] for d in coll.find().sort("_id", -1).limit(2)] == [4, 3]
+    assert [d["_id"] for d in coll.find({"a": 1}).sort("_id", -1).limit(1)] == [3]
+    changed = coll.update_one({"_id": 1}, {"$set": {"a": True}})
+    assert changed.modified_count == 1, "1 -> true is a change"
+    assert coll.find_one({"_id": 1})["a"] is True
+    assert coll.update_one({"_id": 0}, {"$set": {"a": 0}}).modified_count == 0
+    with pytest.raises(OperationFailure) as conflict:
+        coll.update_one({"_id": 2}, {"$set": {"x": 1}, "$inc": {"x.y": 1}})
+    assert conflict.value.code == 40
+    coll.create_index("a", name="by_a")
+    with pytest.raises(OperationFailure) as renamed:
+        coll.create_index("a", name="also_by_a")
+    assert renamed.value.code == 85
+    coll.create_index("at.when", expireAfterSeconds=60)  # arrays on the TTL path: a multikey TTL
+    assert coll.count_documents({}) == 5

@@ -153,11 +153,7 @@ def main() -> None:
 
     topology = Topology(env={"LOG_LEVEL": "WARNING", "RECONCILE_INTERVAL_SECONDS": "3600"})
     try:
-        topology.start_mongo()
-        topology.start_redis()
-        topology.start_openai()
-        topology.start_tavily()
-        topology.start_api()
+        topology.start_service()
         service = Side(
             "service",
             f"{topology.api_url}/v1/agent/execute",

@@ -13,11 +13,9 @@ from __future__ import annotations
 import argparse
 import time
 import uuid
-from collections import Counter
 
 import httpx
 import pymongo
-from prometheus_client.parser import text_string_to_metric_families
 
 from app.embedded.topology import Topology
 
@@ -27,19 +25,6 @@ TEXTS = {
 }
 TARGETS = {"ContentAgent": 30, "CodeAgent": 26}
 FLOOR = 3  # accept (insert), claim (findAndModify), finish (findAndModify)
-
-
-def commands(api_url: str) -> Counter[tuple[str, str]]:
-    text = httpx.get(f"{api_url}/metrics", timeout=10).text
-    counts: Counter[tuple[str, str]] = Counter()
-    for family in text_string_to_metric_families(text):
-        if family.name == "orchestrator_mongo_commands":
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    counts[(sample.labels["command"], sample.labels["collection"])] += int(
-                        sample.value
-                    )
-    return counts
 
 
 def run_tasks(topology: Topology, db: pymongo.database.Database, text: str, n: int) -> None:  # type: ignore[type-arg]
@@ -61,11 +46,7 @@ def main() -> None:
     args = parser.parse_args()
     topology = Topology(env={"LOG_LEVEL": "WARNING", "RECONCILE_INTERVAL_SECONDS": "3600"})
     try:
-        topology.start_mongo()
-        topology.start_redis()
-        topology.start_openai()
-        topology.start_tavily()
-        topology.start_api()
+        topology.start_service()
         topology.wait_worker_ready(topology.start_worker("bench", concurrency=4))
         mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
             topology.env["MONGO_URI"]
@@ -73,10 +54,10 @@ def main() -> None:
         db = mongo["agent_orchestrator"]
         for agent, text in TEXTS.items():
             run_tasks(topology, db, text, 1)  # warm-up
-            before = commands(topology.api_url)
+            before = topology.mongo_commands()
             run_tasks(topology, db, text, args.tasks)
-            after = commands(topology.api_url)
-            scrape = commands(topology.api_url) - after  # the scrape's own gauge read
+            after = topology.mongo_commands()
+            scrape = topology.mongo_commands() - after  # the scrape's own gauge read
             spent = after - before - scrape
             total = sum(spent.values()) / args.tasks
             print(

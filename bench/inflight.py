@@ -93,11 +93,7 @@ def run_service(
     """(wall seconds, worker CPU ms per task, worst peak RSS MiB) of one burst."""
     topology = Topology(env={"LOG_LEVEL": "WARNING"})
     try:
-        topology.start_mongo()
-        topology.start_redis()
-        topology.start_openai(latency_ms=latency_ms)
-        topology.start_tavily()
-        topology.start_api()
+        topology.start_service(openai_latency_ms=latency_ms)
         workers = [
             topology.start_worker(f"bench{n}", concurrency=config.slots)
             for n in range(config.workers)

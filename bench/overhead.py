@@ -192,11 +192,7 @@ def main() -> None:
 
     topology = Topology(env={"LOG_LEVEL": "WARNING"})
     try:
-        topology.start_mongo()
-        topology.start_redis()
-        topology.start_openai(latency_ms=0)
-        topology.start_tavily()
-        topology.start_api()
+        topology.start_service(openai_latency_ms=0)
         workers = [topology.start_worker(f"bench{n}", args.concurrency) for n in (1, 2)]
         workers += [
             start_bare_worker(topology, f"bare{n}", BARE_APP, args.concurrency, "WARNING")

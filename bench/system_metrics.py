@@ -80,11 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     topology = Topology(env={"LOG_LEVEL": "WARNING"})
     try:
-        topology.start_mongo()
-        topology.start_redis()
-        topology.start_openai()
-        topology.start_tavily()
-        topology.start_api()
+        topology.start_service()
         mongo: pymongo.MongoClient[dict[str, object]] = pymongo.MongoClient(
             topology.env["MONGO_URI"], tz_aware=True
         )

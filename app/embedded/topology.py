@@ -12,10 +12,13 @@ import shutil
 import sys
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import httpx
 import redis
+from prometheus_client.parser import text_string_to_metric_families
 
 from app.embedded.processes import (
     LOCALHOST,
@@ -178,6 +181,27 @@ class Topology:
                 return
             time.sleep(0.1)
         raise ProcessFailed(f"{proc.name} not ready in {timeout}s\n{proc.log_tail()}")
+
+    def start_service(self, openai_latency_ms: int = 0) -> None:
+        """The stand-ins, a redis-server and the API (workers are the caller's to start)."""
+        self.start_mongo()
+        self.start_redis()
+        self.start_openai(latency_ms=openai_latency_ms)
+        self.start_tavily()
+        self.start_api()
+
+    def mongo_commands(self) -> Counter[tuple[str, str]]:
+        """MongoDB commands the API and the workers sent so far, by (command, collection)."""
+        text = httpx.get(f"{self.api_url}/metrics", timeout=10).text
+        counts: Counter[tuple[str, str]] = Counter()
+        for family in text_string_to_metric_families(text):
+            if family.name != "orchestrator_mongo_commands":
+                continue
+            for sample in family.samples:
+                if sample.name.endswith("_total"):
+                    key = (sample.labels["command"], sample.labels["collection"])
+                    counts[key] += int(sample.value)
+        return counts
 
     @property
     def api_url(self) -> str:

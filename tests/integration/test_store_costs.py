@@ -8,12 +8,10 @@ MongoDB directly, so every command counted is one the API or the worker sent for
 from __future__ import annotations
 
 import uuid
-from collections import Counter
 from collections.abc import Iterator
 
 import httpx
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import Service, running_service, wait_until
 
@@ -32,19 +30,6 @@ def quiet_service() -> Iterator[Service]:
     """The service with one worker whose reconciler passes once, at start."""
     with running_service(workers=1, env={"RECONCILE_INTERVAL_SECONDS": "3600"}) as running:
         yield running
-
-
-def mongo_commands(service: Service) -> Counter[tuple[str, str]]:
-    """Commands the API and the workers sent so far, by (command, collection)."""
-    text = httpx.get(f"{service.topology.api_url}/metrics", timeout=10).text
-    counts: Counter[tuple[str, str]] = Counter()
-    for family in text_string_to_metric_families(text):
-        if family.name == "orchestrator_mongo_commands":
-            for sample in family.samples:
-                if sample.name.endswith("_total"):
-                    key = (sample.labels["command"], sample.labels["collection"])
-                    counts[key] += int(sample.value)
-    return counts
 
 
 def collection_scans(service: Service) -> dict[str, int]:
@@ -69,11 +54,11 @@ def test_a_task_costs_at_most_its_budget_of_store_commands_and_scans_nothing(
     service = quiet_service
     with service.client() as http:
         run_one(service, http, TASKS[agent].format(n="warm-up"))  # first-use work out of the way
-        before, scans_before = mongo_commands(service), collection_scans(service)
+        before, scans_before = service.topology.mongo_commands(), collection_scans(service)
         task_ids = [run_one(service, http, TASKS[agent].format(n=n)) for n in range(3)]
-        after, scans_after = mongo_commands(service), collection_scans(service)
+        after, scans_after = service.topology.mongo_commands(), collection_scans(service)
         # A scrape reads the store itself (the pending-checkpoints gauge): not the tasks' cost.
-        scrape = mongo_commands(service) - after
+        scrape = service.topology.mongo_commands() - after
     for task_id in task_ids:
         task = service.db.tasks.find_one({"_id": task_id})
         assert (task["status"], task["selected_agent"]) == ("completed", agent)

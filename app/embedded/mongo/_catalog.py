@@ -7,7 +7,8 @@ from typing import Any
 
 from app.embedded.mongo import _language as language
 from app.embedded.mongo import wire
-from app.embedded.mongo._call import Call, CommandError, Handler, list_arg, mapping_arg
+from app.embedded.mongo._call import Call, Handler, list_arg, mapping_arg
+from app.embedded.mongo.errors import CommandError
 from app.embedded.mongo.wire import Document
 
 SERVER_VERSION = "7.0.0"

@@ -19,7 +19,7 @@ import mongomock.aggregate
 import mongomock.collection
 import mongomock.filtering
 
-from app.embedded.mongo._call import CommandError
+from app.embedded.mongo.errors import CommandError
 from app.embedded.mongo.order import Key, order_key
 from app.embedded.mongo.wire import Document
 

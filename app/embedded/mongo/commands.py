@@ -11,16 +11,15 @@ from app.embedded.mongo import _language as language
 from app.embedded.mongo import wire
 from app.embedded.mongo._call import (
     Call,
-    CommandError,
     Handler,
     batch_size,
-    error_reply,
     list_arg,
     mapping_arg,
     refuse_collation,
     sort_arg,
 )
 from app.embedded.mongo._catalog import CATALOG_HANDLERS, hello
+from app.embedded.mongo.errors import CommandError, error_reply
 from app.embedded.mongo.storage import run_pipeline
 from app.embedded.mongo.wire import Document
 

@@ -15,7 +15,8 @@ from bson.int64 import Int64
 from bson.raw_bson import RawBSONDocument
 
 from app.embedded.mongo import wire
-from app.embedded.mongo.commands import error_reply, run_command
+from app.embedded.mongo.commands import run_command
+from app.embedded.mongo.errors import error_reply
 from app.embedded.mongo.storage import Storage
 from app.embedded.mongo.wire import Document
 

@@ -24,7 +24,7 @@ import bson
 from bson import ObjectId
 
 from app.embedded.mongo import _language as language
-from app.embedded.mongo._call import CommandError
+from app.embedded.mongo.errors import CommandError
 from app.embedded.mongo.indexes import Index, path_values
 from app.embedded.mongo.order import DATE, HIGHEST, MIN_KEY, Key, order_key
 from app.embedded.mongo.planner import Plan, Sort, plan

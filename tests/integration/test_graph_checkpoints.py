@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Annotated, Any, TypedDict
 
 import pytest
+from bson import Binary
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import CheckpointTuple
 from langgraph.checkpoint.memory import InMemorySaver
@@ -253,6 +254,41 @@ async def test_replayed_puts_do_not_duplicate(
     duplicate.pop("_id")
     with pytest.raises(DuplicateKeyError):
         await db[CHECKPOINTS].insert_one(duplicate)
+
+
+async def test_a_tasks_writes_are_one_document_and_single_write_documents_still_read(
+    db: AsyncDatabase[Doc], saver: MongoCheckpointSaver
+) -> None:
+    config = thread("grouped")
+    await build_graph(saver).ainvoke({"counter": 0, "calls": []}, config)
+    latest = await saver.aget_tuple(config)
+    assert latest is not None
+    conf = latest.config["configurable"]
+    before = await db[WRITES].count_documents({})
+
+    await saver.aput_writes(latest.config, [("answer", "a"), ("result", "r")], "task-g", "~g")
+    grouped = await db[WRITES].find({"task_id": "task-g"}).to_list()
+    assert len(grouped) == 1
+    assert [w["channel"] for w in grouped[0]["writes"]] == ["answer", "result"]
+    # A document holding one write at its top level, as this saver stored writes before.
+    legacy = {key: conf[key] for key in ("thread_id", "checkpoint_ns", "checkpoint_id")}
+    kind, data = saver.serde.dumps_typed("old")
+    value = {"type": kind, "data": Binary(data)}
+    await db[WRITES].insert_one(
+        {**legacy, "task_id": "task-old", "idx": 0, "task_path": "~a", "channel": "answer"}
+        | {"value": value}
+    )
+    assert await db[WRITES].count_documents({}) == before + 2
+
+    reread = await saver.aget_tuple(config)
+    assert reread is not None
+    assert reread.pending_writes is not None
+    mine = [w for w in reread.pending_writes if w[0] in ("task-g", "task-old")]
+    assert mine == [
+        ("task-old", "answer", "old"),
+        ("task-g", "answer", "a"),
+        ("task-g", "result", "r"),
+    ]
 
 
 @pytest.mark.parametrize(

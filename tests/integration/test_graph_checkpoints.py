@@ -74,6 +74,15 @@ def checkpoint_id(item: CheckpointTuple) -> str:
     return str(item.config["configurable"]["checkpoint_id"])
 
 
+async def finished(saver: MongoCheckpointSaver, thread_id: str) -> CheckpointTuple:
+    """The last checkpoint of a thread after the graph ran to its interrupt."""
+    config = thread(thread_id)
+    await build_graph(saver).ainvoke({"counter": 0, "calls": []}, config)
+    latest = await saver.aget_tuple(config)
+    assert latest is not None
+    return latest
+
+
 async def listed(saver: Any, config: RunnableConfig | None, **options: Any) -> list[str]:
     return [checkpoint_id(item) async for item in saver.alist(config, **options)]
 
@@ -219,9 +228,7 @@ async def test_replayed_puts_do_not_duplicate(
     db: AsyncDatabase[Doc], saver: MongoCheckpointSaver
 ) -> None:
     config = thread("replay")
-    await build_graph(saver).ainvoke({"counter": 0, "calls": []}, config)
-    latest = await saver.aget_tuple(config)
-    assert latest is not None
+    latest = await finished(saver, "replay")
     assert latest.parent_config is not None
     checkpoints = await db[CHECKPOINTS].count_documents({})
     writes = await db[WRITES].count_documents({})
@@ -260,9 +267,7 @@ async def test_a_tasks_writes_are_one_document_and_single_write_documents_still_
     db: AsyncDatabase[Doc], saver: MongoCheckpointSaver
 ) -> None:
     config = thread("grouped")
-    await build_graph(saver).ainvoke({"counter": 0, "calls": []}, config)
-    latest = await saver.aget_tuple(config)
-    assert latest is not None
+    latest = await finished(saver, "grouped")
     conf = latest.config["configurable"]
     before = await db[WRITES].count_documents({})
 

@@ -12,6 +12,7 @@ import httpx
 import pytest
 import redis
 
+from app.embedded.processes import ManagedProcess
 from tests.support import Service, running_service, wait_until
 
 RECOVERY = {
@@ -56,6 +57,11 @@ def _worker_pid(svc: Service, task_id: str) -> int:
     return int(doc["worker_id"].rsplit(":", 1)[1])
 
 
+def _worker_of(svc: Service, task_id: str) -> ManagedProcess:
+    """The worker process that holds the task."""
+    return svc.worker_by_pid(_worker_pid(svc, task_id))
+
+
 def _llm_call_held(svc: Service, text: str) -> bool:
     """The stand-in is holding an LLM call about text (no answer yet)."""
     return any(r["status"] is None for r in svc.llm_requests_about(text))
@@ -76,7 +82,7 @@ def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Servic
             text = _text(kind)
             task_id = svc.submit(http, text)["task_id"]
             wait_until(lambda t=text: _llm_call_held(svc, t), timeout=15)
-            victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+            victim = _worker_of(svc, task_id)
             victim.kill()
             task = svc.wait_final(http, task_id, timeout=30)
             agent = "CodeAgent" if kind == "code" else "ContentAgent"
@@ -119,7 +125,7 @@ def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_rou
         task_id = svc.submit(http, text)["task_id"]
         running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
         wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
-        victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+        victim = _worker_of(svc, task_id)
         victim.kill()
         task = svc.wait_final(http, task_id, timeout=30)
         svc.replace_worker(victim)
@@ -140,7 +146,7 @@ def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(
         text = _text()
         task_id = svc.submit(http, text)["task_id"]
         wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+        victim = _worker_of(svc, task_id)
         victim.kill()
         task = svc.wait_final(http, task_id, timeout=30)
         svc.replace_worker(victim)
@@ -232,7 +238,7 @@ def test_a_task_whose_worker_keeps_dying_fails_after_max_attempts(svc: Service) 
                 ),
                 timeout=20,
             )
-            victim = svc.worker_by_pid(_worker_pid(svc, task_id))
+            victim = _worker_of(svc, task_id)
             victim.kill()
             svc.replace_worker(victim)
         task = svc.wait_final(http, task_id, timeout=20)
@@ -249,7 +255,7 @@ def test_sigterm_lets_the_running_task_finish(svc: Service) -> None:
     with svc.client() as http:
         task_id = svc.submit(http, text)["task_id"]
         wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        worker = svc.worker_by_pid(_worker_pid(svc, task_id))
+        worker = _worker_of(svc, task_id)
         worker.stop(timeout=30)  # SIGTERM: warm shutdown
         task = svc.wait_final(http, task_id, timeout=30)
         svc.replace_worker(worker)

@@ -17,6 +17,7 @@ CODE_NAMES = {
     48: "NamespaceExists",
     59: "CommandNotFound",
     66: "ImmutableField",
+    67: "CannotCreateIndex",
     72: "InvalidOptions",
     73: "InvalidNamespace",
     85: "IndexOptionsConflict",

@@ -28,6 +28,7 @@ from app.api.routes import (
 from app.config import Settings, load_settings_or_exit
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
+from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
 from app.dispatch.reconciler import Reconciler
 from app.observability.logging import configure_logging
@@ -46,10 +47,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The API starts (and reports not-ready) even when MongoDB is down.
         indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
-        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
+        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, redis)
         http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)
         monitor = Monitor(settings, store, redis, http)
-        app.state.services = Services(settings, store, redis, dispatcher, monitor)
+        app.state.services = Services(
+            settings, store, redis, dispatcher, Intake(store.tasks, dispatcher), monitor
+        )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
         # its turn at the reconciler's lock too, from one interval after it starts (workers
         # that are up keep the lock; an API that only briefly runs never takes it).
@@ -64,7 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             reconciler.cancel()
             indexes.cancel()
-            dispatcher.close()
             await http.aclose()
             await redis.aclose()
             await store.close()

@@ -12,6 +12,7 @@ from redis.asyncio import Redis
 
 from app.config import Role, Settings
 from app.dispatch.enqueue import Dispatcher
+from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
 from app.domain.errors import Forbidden, Unauthorized
 from app.store import Store
@@ -25,6 +26,7 @@ class Services:
     store: Store
     redis: Redis
     dispatcher: Dispatcher
+    intake: Intake
     monitor: Monitor
 
 

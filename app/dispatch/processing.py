@@ -89,8 +89,8 @@ class WorkerDeps:
         agent_deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         registry = AgentRegistry.build(agent_deps, agents)
         graph = build_peer_graph(registry.names, checkpointer=store.graph_checkpoints)
-        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue)
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, redis)
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
         deps = cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id)
         deps.background = [
@@ -104,7 +104,6 @@ class WorkerDeps:
         for job in self.background:
             job.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
-        self.dispatcher.close()
         await self.redis.aclose()
         await self.store.close()
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import structlog
 from pymongo.errors import PyMongoError
 
-from app.dispatch.enqueue import Dispatcher
+from app.dispatch.intake import Intake
 from app.domain.errors import IdempotencyConflict, StoreUnavailable
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
 from app.observability.metrics import TASKS_SUBMITTED
@@ -46,7 +46,7 @@ def fingerprint(text: str, session_id: str | None, require_approval: bool = Fals
 
 async def submit_task(
     tasks: TaskRepository,
-    dispatcher: Dispatcher,
+    intake: Intake,
     *,
     owner: str,
     text: str,
@@ -62,7 +62,7 @@ async def submit_task(
     """
     try:
         submitted = await _submit(
-            tasks, dispatcher, owner, text, session_id, request, idempotency, require_approval
+            tasks, intake, owner, text, session_id, request, idempotency, require_approval
         )
     except PyMongoError as exc:
         raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc
@@ -85,7 +85,7 @@ async def submit_task(
 
 async def _submit(
     tasks: TaskRepository,
-    dispatcher: Dispatcher,
+    intake: Intake,
     owner: str,
     text: str,
     session_id: str | None,
@@ -117,12 +117,11 @@ async def _submit(
         require_approval=require_approval,
     )
     try:
-        await tasks.create(task)
+        dispatched = await intake.accept(task)
     except PyMongoError:
         if idempotency is not None:
             await idempotency.keys.release(owner, idempotency.key, task_id)
         raise
-    dispatched = await dispatcher.enqueue(task.task_id, request.request_id)
     return Submitted(task=task, dispatched=dispatched)
 
 

@@ -7,6 +7,8 @@ with a hundred tasks or millions.
 from __future__ import annotations
 
 import math
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -57,24 +59,30 @@ class TaskStatsRepository:
     def __init__(self, collection: AsyncCollection[Document]):
         self._stats = collection
 
-    async def moved(self, from_: TaskStatus | None, task: Task) -> None:
-        """A task changed status (from None: it was created): one update of its day's counters.
+    async def created(self, tasks: Sequence[Task]) -> None:
+        """New tasks were stored: one update per creation day (one, but around midnight)."""
+        by_day: defaultdict[str, Counter[str]] = defaultdict(Counter)
+        for task in tasks:
+            by_day[day_of(task.created_at)][f"status.{task.status.value}"] += 1
+        for day, inc in by_day.items():
+            await self._stats.update_one({"_id": day}, {"$inc": dict(inc)}, upsert=True)
+
+    async def moved(self, from_: TaskStatus, task: Task) -> None:
+        """A task changed status: one update of its day's counters.
 
         A move to a final status also counts the task for its agent and its latency.
         """
-        inc: Document = {f"status.{task.status.value}": 1}
-        if from_ is not None:
-            inc[f"status.{from_.value}"] = -1
-            if task.status.final:
-                finished_at = task.completed_at or task.updated_at
-                latency = (finished_at - task.created_at).total_seconds()
-                bucket = next(i for i, bound in enumerate(LATENCY_BOUNDS) if latency <= bound)
-                inc |= {
-                    f"agents.{task.selected_agent or 'none'}": 1,
-                    "latency.count": 1,
-                    "latency.sum": latency,
-                    f"latency.buckets.{bucket}": 1,
-                }
+        inc: Document = {f"status.{task.status.value}": 1, f"status.{from_.value}": -1}
+        if task.status.final:
+            finished_at = task.completed_at or task.updated_at
+            latency = (finished_at - task.created_at).total_seconds()
+            bucket = next(i for i, bound in enumerate(LATENCY_BOUNDS) if latency <= bound)
+            inc |= {
+                f"agents.{task.selected_agent or 'none'}": 1,
+                "latency.count": 1,
+                "latency.sum": latency,
+                f"latency.buckets.{bucket}": 1,
+            }
         await self._stats.update_one({"_id": day_of(task.created_at)}, {"$inc": inc}, upsert=True)
 
     async def day(self, day: str) -> DayStats:

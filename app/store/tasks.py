@@ -13,6 +13,7 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError, PyMongoError
 
 from app.domain.models import (
     AttemptRecord,
@@ -34,6 +35,12 @@ Document = dict[str, Any]
 Events = Sequence[Document]
 # Task reads never carry the event array: the event stream reads it on its own.
 WITHOUT_EVENTS = {"events": 0}
+
+
+def _new_document(task: Task) -> Document:
+    """A new task as stored: the task and its first event."""
+    first = task_events.event("status", {"status": task.status.value, "attempt": task.attempt})
+    return task.model_dump(by_alias=True, mode="python") | {"events": [first]}
 
 
 @dataclass(frozen=True)
@@ -83,10 +90,24 @@ class TaskRepository:
 
     async def create(self, task: Task) -> None:
         """Insert a new task (status queued) with its first event."""
-        first = task_events.event("status", {"status": task.status.value, "attempt": task.attempt})
-        doc = task.model_dump(by_alias=True, mode="python") | {"events": [first]}
-        await self._tasks.insert_one(doc)
-        await self._stats.moved(None, task)
+        stored = await self.create_many([task])
+        if isinstance(stored[0], PyMongoError):
+            raise stored[0]
+
+    async def create_many(self, tasks: Sequence[Task]) -> list[PyMongoError | None]:
+        """Insert new tasks (status queued) in one command, and count them in one per day.
+
+        Answers, for each task in order, None when it was stored or the error that kept it
+        out; an error that stored none (the store is unreachable) is raised.
+        """
+        docs = [_new_document(task) for task in tasks]
+        errors: dict[int, PyMongoError] = {}
+        try:
+            await self._tasks.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = {error["index"]: exc for error in exc.details.get("writeErrors", ())}
+        await self._stats.created([t for n, t in enumerate(tasks) if n not in errors])
+        return [errors.get(n) for n in range(len(tasks))]
 
     async def get(self, task_id: str) -> Task | None:
         """A task by id, whoever owns it (workers)."""

@@ -51,7 +51,7 @@ async def execute(
     )
     submitted = await submit_task(
         services.store.tasks,
-        services.dispatcher,
+        services.intake,
         owner=caller.key_id,
         text=body.task,
         session_id=body.session_id,

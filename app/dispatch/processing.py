@@ -105,6 +105,7 @@ class WorkerDeps:
             job.cancel()
         await asyncio.gather(*self.background, return_exceptions=True)
         await self.redis.aclose()
+        await self.llm.aclose()
         await self.store.close()
 
 
@@ -172,9 +173,10 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
             run, timeout=settings.worker.task_timeout_seconds
         )
     except asyncio.CancelledError:
-        if not watch.done():
+        why = watch.result() if watch.done() else None
+        if why is None:
             raise  # the worker itself is being cancelled, not the run
-        return await _stopped(deps, attempt, watch.result())
+        return await _stopped(deps, attempt, why)
     except AgentError as exc:
         if exc.deferrable and task.deferrals < settings.llm.defer_max:
             return await _defer(deps, attempt, exc)
@@ -222,11 +224,18 @@ class Stop(StrEnum):
     LEASE_LOST = "lease_lost"
 
 
-async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop:
-    """Renew the lease while the run lasts; stop the run at once on cancel or lost lease."""
+async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop | None:
+    """Renew the lease while the run lasts; stop the run at once on cancel or lost lease.
+
+    Ends by itself once the run is over (None), even if the cancellation meant to end it was
+    lost: on Python 3.11 a cancel that lands as a store call times out can be swallowed, and a
+    watch that outlived its run would renew a lease nobody holds, hiding the task from recovery.
+    """
     worker = deps.settings.worker
     while True:
         await asyncio.sleep(worker.lease_renew_seconds)
+        if run.done():
+            return None
         try:
             beat = await deps.store.tasks.heartbeat(
                 task.task_id, task.attempt, worker.lease_seconds

@@ -148,6 +148,10 @@ class LLMClient:
         """Build the HTTP clients now rather than on the first task."""
         self._factory.warm_up()
 
+    async def aclose(self) -> None:
+        """Close the models' HTTP connections."""
+        await self._factory.aclose()
+
     async def chat(self, role: Role, messages: Sequence[BaseMessage]) -> LLMReply:
         """A free-text answer."""
         model = self.model_name(role)

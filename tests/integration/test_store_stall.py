@@ -70,7 +70,10 @@ def _paused_mongodb(service: Service) -> None:
         def all_final() -> bool:
             return all(http.get(f"/v1/tasks/{i}").json()["status"] in FINAL for i in ids)
 
-        wait_until(all_final, timeout=limit, interval=0.5)
+        try:
+            wait_until(all_final, timeout=limit, interval=0.5)
+        except AssertionError:
+            raise AssertionError(_not_final(service, http, ids)) from None
         recovered_in = time.monotonic() - resumed
         tasks = [http.get(f"/v1/tasks/{i}").json() for i in ids]
     outcomes = Counter(t["status"] for t in tasks)
@@ -82,3 +85,18 @@ def _paused_mongodb(service: Service) -> None:
         timeout=15,
     )
     beats.close()
+
+
+def _not_final(service: Service, http: Any, ids: list[str]) -> str:
+    """What the tasks that did not finish are doing, and what the worker last said."""
+    tasks = [http.get(f"/v1/tasks/{i}").json() for i in ids]
+    stuck = [
+        {k: t.get(k) for k in ("task_id", "status", "attempt", "error", "updated_at")}
+        for t in tasks
+        if t["status"] not in FINAL
+    ]
+    log = service.workers[0].log_tail(1_000_000).splitlines()
+    about = [line for line in log if any(t["task_id"] in line for t in stuck)]
+    return f"{len(stuck)} tasks not final: {stuck[:5]}\nworker log about them:\n" + "\n".join(
+        about[-30:]
+    )

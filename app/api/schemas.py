@@ -64,7 +64,10 @@ class ExecuteRequest(BaseModel):
 class ExecuteResponse(BaseModel):
     task_id: str
     session_id: str
-    status: Literal["queued"] = "queued"
+    status: TaskStatus = Field(
+        description="queued for a new task; a replay (Idempotent-Replayed) answers the "
+        "original task's status now."
+    )
     queued_at: datetime
     message: str
     api_version: str = API_VERSION

@@ -59,6 +59,7 @@ def test_one_idempotency_key_makes_one_task(service: Service) -> None:
     assert service.db.tasks.count_documents({"task": body["task"]}) == 1
     with service.client() as http:
         task = service.wait_final(http, task_id)
+        replayed = http.post("/v1/agent/execute", json=body, headers={"Idempotency-Key": key})
         other_body = http.post(
             "/v1/agent/execute", json={"task": "something else"}, headers={"Idempotency-Key": key}
         )
@@ -67,6 +68,8 @@ def test_one_idempotency_key_makes_one_task(service: Service) -> None:
             other_owner = other.post("/v1/agent/execute", json=body, headers=headers).json()
     assert task["status"] == "completed"
     assert task["attempt"] == 1
+    assert replayed.headers["Idempotent-Replayed"] == "true"
+    assert replayed.json()["status"] == "completed", "a replay tells the task's real status"
     assert other_body.status_code == 409
     assert other_body.json()["error"] == "IDEMPOTENCY_KEY_REUSED"
     assert other_owner["task_id"] != task_id

@@ -80,3 +80,19 @@ def test_request_id_is_echoed(service: Service) -> None:
         assert response.headers["X-Request-ID"] == "trace-abc-123"
         generated = http.get("/health").headers["X-Request-ID"]
         assert len(generated) == 32
+
+
+def test_an_unknown_agent_filter_is_refused_naming_the_agents(service: Service) -> None:
+    with service.client() as http:
+        refused = http.get("/v1/tasks", params={"agent_type": "code"})
+        known = http.get("/v1/tasks", params={"agent_type": "ContentAgent"})
+        schema = http.get("/openapi.json").json()
+    assert refused.status_code == 422
+    [error] = refused.json()["detail"]
+    assert error["loc"] == ["query", "agent_type"]
+    assert "unknown agent 'code'; the agents are ContentAgent, CodeAgent" in error["msg"]
+    assert known.status_code == 200
+    [param] = [
+        p for p in schema["paths"]["/v1/tasks"]["get"]["parameters"] if p["name"] == "agent_type"
+    ]
+    assert param["schema"]["enum"] == ["ContentAgent", "CodeAgent"]

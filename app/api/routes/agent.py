@@ -69,6 +69,7 @@ async def execute(
     return ExecuteResponse(
         task_id=task.task_id,
         session_id=task.session_id,
+        status=task.status,
         queued_at=task.queued_at,
         message=REPLAYED if submitted.replayed else ACCEPTED if submitted.dispatched else DELAYED,
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import AfterValidator
 
+from app.agents.registry import agent_names
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import (
     SESSION_ID_PATTERN,
@@ -38,6 +39,18 @@ def _storable(value: datetime) -> datetime:
 
 FilterDate = Annotated[datetime, AfterValidator(_storable)]
 
+AGENT_NAMES = agent_names()
+
+
+def _registered(name: str) -> str:
+    """An agent the registry knows (its name, as tasks record it in `selected_agent`)."""
+    if name not in AGENT_NAMES:
+        raise ValueError(f"unknown agent {name!r}; the agents are {', '.join(AGENT_NAMES)}")
+    return name
+
+
+AgentName = Annotated[str, AfterValidator(_registered)]
+
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
 
 
@@ -48,7 +61,13 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
     cursor: Annotated[str | None, Query(max_length=512, description="From next_cursor.")] = None,
     status: TaskStatus | None = None,
-    agent_type: Annotated[str | None, Query(max_length=64)] = None,
+    agent_type: Annotated[
+        AgentName | None,
+        Query(
+            description="Tasks an agent ran: " + ", ".join(AGENT_NAMES) + ".",
+            json_schema_extra={"enum": AGENT_NAMES},
+        ),
+    ] = None,
     session_id: Annotated[str | None, Query(pattern=SESSION_ID_PATTERN)] = None,
     created_from: FilterDate | None = None,
     created_to: FilterDate | None = None,

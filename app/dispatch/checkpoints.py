@@ -100,6 +100,21 @@ async def reject(store: Store, checkpoint_id: str, admin: str, reason: str) -> C
     return decided
 
 
+async def cancel_pending(store: Store, task_id: str, cancelled_by: str) -> int:
+    """End the checkpoints a cancelled task was waiting on: nobody can decide them any more."""
+    ended = 0
+    for checkpoint in await store.checkpoints.for_task(task_id):
+        if checkpoint.status is not CheckpointStatus.PENDING:
+            continue
+        decided = await store.checkpoints.decide(
+            checkpoint.checkpoint_id, CheckpointStatus.CANCELLED, cancelled_by, "task cancelled"
+        )
+        if decided is not None:
+            _observe(decided)
+            ended += 1
+    return ended
+
+
 async def expire_overdue(store: Store, now: datetime, limit: int = 500) -> int:
     """Expire pending checkpoints past their deadline and fail their tasks (reconciler)."""
     expired = 0

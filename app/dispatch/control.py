@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from app.dispatch.checkpoints import cancel_pending
 from app.dispatch.enqueue import Dispatcher
 from app.domain.errors import InvalidTransition, TaskNotFound
 from app.domain.models import Message, Task, TaskStatus
@@ -17,6 +18,7 @@ async def cancel_task(store: Store, task_id: str, owner: str) -> Task:
     cancelled = await tasks.cancel_waiting(task_id, owner)
     if cancelled is not None:
         if cancelled.attempt > 0:  # it had run (and waited for approval): its question stays
+            await cancel_pending(store, task_id, owner)
             await store.messages.append(Message.question(cancelled))
         return cancelled
     requested = await tasks.request_cancel(task_id, owner)

@@ -194,6 +194,7 @@ class CheckpointStatus(StrEnum):
     APPROVED = "approved"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    CANCELLED = "cancelled"  # its task was cancelled while it waited
 
 
 class CheckpointStage(StrEnum):

@@ -139,7 +139,7 @@ CHECKPOINTS_CREATED = Counter(
 )
 CHECKPOINTS_DECIDED = Counter(
     "orchestrator_checkpoints_decided_total",
-    "Checkpoint decisions, by kind and decision (approved, rejected, expired).",
+    "Checkpoint decisions, by kind and decision (approved, rejected, expired, cancelled).",
     ["kind", "decision"],
 )
 CHECKPOINT_DECISION_SECONDS = Histogram(

@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import Service, running_service, wait_until
 
@@ -176,10 +177,26 @@ def test_cancel_while_awaiting_approval(svc: Service) -> None:
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
         cancelled = http.post(f"/v1/tasks/{task_id}/cancel")
+        ended = http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+        queue = admin.get("/v1/admin/checkpoints", params={"status": "pending"}).json()["items"]
         late = admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+        metrics = http.get("/metrics").text
     assert cancelled.status_code == 200
     assert cancelled.json()["status"] == "cancelled"
+    assert [(c["checkpoint_id"], c["status"]) for c in ended] == [
+        (checkpoint["checkpoint_id"], "cancelled")
+    ], "the checkpoint ends with its task"
+    assert ended[0]["decided_by"] == "dev"
+    assert checkpoint["checkpoint_id"] not in {c["checkpoint_id"] for c in queue}
     assert late.status_code == 409
+    decided = {
+        (sample.labels["kind"], sample.labels["decision"])
+        for family in text_string_to_metric_families(metrics)
+        if family.name == "orchestrator_checkpoints_decided"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.value > 0
+    }
+    assert ("approval", "cancelled") in decided
 
 
 def test_require_approval_on_submit_pauses_any_agent(svc: Service) -> None:

@@ -19,7 +19,7 @@ from app.agents.history import history_messages
 from app.agents.registry import AgentRegistry
 from app.agents.runs import RunRecorder
 from app.domain.errors import AgentError
-from app.domain.models import CheckpointStage, Message, RoutingDecision
+from app.domain.models import CheckpointStage, Message, RoutingDecision, RoutingOverride, utcnow
 from app.llm import LLMClient, Role, StructuredReply
 
 ROUTER_NAME = "PeerAgent"
@@ -62,6 +62,8 @@ class PeerContext:
     min_confidence: float
     # Stores the decision on the task as soon as it is made (dashboards, the event stream).
     record_routing: Callable[[RoutingDecision], Awaitable[object]]
+    # Stores a reviewer's choice of another agent (a routing checkpoint's edit) on the task.
+    record_override: Callable[[RoutingOverride], Awaitable[object]]
     # Human in the loop: confirm decisions below this confidence; approve these agents' output.
     confirm_below: float | None = None
     approval_agents: frozenset[str] = frozenset()
@@ -182,8 +184,8 @@ def _to_agent(state: PeerState) -> str:
     return str(state["selected_agent"])
 
 
-# The interrupt nodes hold nothing but the interrupt: LangGraph re-runs an interrupted node from
-# its top on resume, so no LLM call or search may sit in them.
+# The interrupt nodes hold nothing but the interrupt and what records the decision: LangGraph
+# re-runs an interrupted node from its top on resume, so no LLM call or search may sit in them.
 async def confirm_routing(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
     """Wait for an admin to confirm the chosen agent or name another one."""
     answer = interrupt(
@@ -196,7 +198,20 @@ async def confirm_routing(state: PeerState, runtime: Runtime[PeerContext]) -> Pe
     )
     edits = answer.get("edits") or {}
     chosen = edits.get("agent_name") or state["selected_agent"]
-    return {"selected_agent": chosen, "needs_confirmation": False}
+    if chosen == state["selected_agent"]:
+        return {"needs_confirmation": False}
+    override = RoutingOverride(
+        agent_name=chosen,
+        decided_by=answer.get("decided_by") or "unknown",
+        decided_at=answer.get("decided_at") or utcnow(),
+    )
+    # Idempotent ($set): a resume that is lost after this write and runs again writes the same.
+    await runtime.context.record_override(override)
+    return {
+        "selected_agent": chosen,
+        "needs_confirmation": False,
+        "routing": {**state["routing"], "override": override.model_dump(mode="json")},
+    }
 
 
 async def approve_output(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:

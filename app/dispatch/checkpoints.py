@@ -79,7 +79,12 @@ async def approve(
     checkpoint, task = await checkpoint_for_decision(store, checkpoint_id)
     edits = validate_edits(checkpoint.stage, edits)
     decided = await _decide(store, checkpoint, CheckpointStatus.APPROVED, admin, comment, edits)
-    resume = {"approved": True, "edits": edits or {}, "decided_by": admin}
+    resume = {
+        "approved": True,
+        "edits": edits or {},
+        "decided_by": admin,
+        "decided_at": (decided.decided_at or utcnow()).isoformat(),
+    }
     released = await store.tasks.release(task.task_id, checkpoint_id, resume, [_event(decided)])
     if released is None:
         await store.tasks.append_events(task.task_id, [_event(decided)])

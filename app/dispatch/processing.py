@@ -33,6 +33,7 @@ from app.domain.models import (
     CheckpointStatus,
     Message,
     RoutingDecision,
+    RoutingOverride,
     Task,
     TaskErrorInfo,
     TaskResult,
@@ -153,12 +154,16 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     async def record_routing(decision: RoutingDecision) -> None:
         await deps.store.tasks.record_routing(task.task_id, task.attempt, decision, events.take())
 
+    async def record_override(override: RoutingOverride) -> None:
+        await deps.store.tasks.record_override(task.task_id, task.attempt, override, events.take())
+
     context = PeerContext(
         registry=deps.registry,
         llm=deps.llm,
         runs=attempt.runs,
         min_confidence=settings.agents.router_min_confidence,
         record_routing=record_routing,
+        record_override=record_override,
         confirm_below=settings.agents.router_auto_confidence,
         approval_agents=frozenset(settings.agents.approval_required_agents),
     )

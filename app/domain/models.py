@@ -50,10 +50,21 @@ class Citation(_Doc):
     url: str
 
 
+class RoutingOverride(_Doc):
+    """A reviewer's choice of another agent than the router's, at a routing checkpoint."""
+
+    agent_name: str
+    decided_by: str
+    decided_at: datetime
+
+
 class RoutingDecision(_Doc):
+    """The router's decision; `override` when a reviewer sent the task to another agent."""
+
     agent_name: str
     confidence: float
     reasoning: str
+    override: RoutingOverride | None = None
 
 
 class TaskResult(_Doc):

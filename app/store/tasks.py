@@ -18,6 +18,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 from app.domain.models import (
     AttemptRecord,
     RoutingDecision,
+    RoutingOverride,
     Task,
     TaskErrorInfo,
     TaskEvent,
@@ -206,6 +207,23 @@ class TaskRepository:
         update["$set"] = {
             "routing": routing.model_dump(),
             "selected_agent": routing.agent_name,
+            "updated_at": utcnow(),
+        }
+        outcome = await self._tasks.update_one(
+            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}, update
+        )
+        return outcome.modified_count == 1
+
+    async def record_override(
+        self, task_id: str, attempt: int, override: RoutingOverride, events: Events = ()
+    ) -> bool:
+        """A reviewer sent the task to another agent: it is the task's agent from now on, and
+        `routing` keeps the router's decision beside the override."""
+        data = {"attempt": attempt, **override.model_dump()}
+        update = task_events.appended([*events, task_events.event("routing_override", data)])
+        update["$set"] = {
+            "routing.override": override.model_dump(),
+            "selected_agent": override.agent_name,
             "updated_at": utcnow(),
         }
         outcome = await self._tasks.update_one(

@@ -129,6 +129,46 @@ def test_routing_confirmation_can_override_the_agent(svc: Service) -> None:
     assert task["selected_agent"] == "ContentAgent"
     assert task["result"]["citations"]
     assert [r["agent_name"] for r in runs] == ["PeerAgent", "ContentAgent"]
+    # routing keeps the router's decision and the override beside it (who, when)
+    assert task["routing"]["agent_name"] == "CodeAgent"
+    override = task["routing"]["override"]
+    assert (override["agent_name"], override["decided_by"]) == ("ContentAgent", "ops")
+    assert override["decided_at"] == approved.json()["decided_at"]
+
+
+def _finished(http: httpx.Client, agent: str, status: str) -> float:
+    families = text_string_to_metric_families(http.get("/metrics").text)
+    return sum(
+        sample.value
+        for family in families
+        if family.name == "orchestrator_tasks_finished"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels == {"agent": agent, "status": status}
+    )
+
+
+def test_an_overridden_agent_that_fails_is_the_agent_the_task_names(svc: Service) -> None:
+    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, checkpoint = _paused(svc, http, text)
+        before = {a: _finished(http, a, "failed") for a in ("CodeAgent", "ContentAgent")}
+        svc.openai("/_standin/faults", {"status": 401, "count": 1})  # the next call: ContentAgent's
+        approved = admin.post(
+            f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve",
+            json={"edits": {"agent_name": "ContentAgent"}},
+        )
+        task = svc.wait_final(http, task_id, timeout=30)
+        wait_until(lambda: _finished(http, "ContentAgent", "failed") > before["ContentAgent"])
+        after = {a: _finished(http, a, "failed") for a in ("CodeAgent", "ContentAgent")}
+        events = [e["kind"] for e in svc.db.tasks.find_one({"_id": task_id})["events"]]
+    assert approved.status_code == 200
+    assert task["status"] == "failed"
+    assert task["error"]["type"] == "LLM_AUTH_ERROR"
+    assert task["selected_agent"] == "ContentAgent"
+    assert task["routing"]["agent_name"] == "CodeAgent"
+    assert task["routing"]["override"]["agent_name"] == "ContentAgent"
+    assert after == {"CodeAgent": before["CodeAgent"], "ContentAgent": before["ContentAgent"] + 1}
+    assert "routing_override" in events
 
 
 def test_reject_conflicts_roles_and_tenants(svc: Service) -> None:

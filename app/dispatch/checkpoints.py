@@ -85,7 +85,7 @@ async def approve(
         "decided_by": admin,
         "decided_at": (decided.decided_at or utcnow()).isoformat(),
     }
-    released = await store.tasks.release(task.task_id, checkpoint_id, resume, [_event(decided)])
+    released = await store.tasks.release(task.task_id, decided, resume, [_event(decided)])
     if released is None:
         await store.tasks.append_events(task.task_id, [_event(decided)])
     else:
@@ -172,9 +172,7 @@ def _observe(checkpoint: Checkpoint) -> None:
 
 async def _end_waiting(store: Store, decided: Checkpoint, error: TaskErrorInfo) -> None:
     """Fail the task a checkpoint held; the decision's event goes with the status change."""
-    failed = await store.tasks.fail_waiting(
-        decided.task_id, decided.checkpoint_id, error, [_event(decided)]
-    )
+    failed = await store.tasks.fail_waiting(decided.task_id, decided, error, [_event(decided)])
     if failed is None:
         await store.tasks.append_events(decided.task_id, [_event(decided)])
     else:

@@ -17,7 +17,8 @@ async def cancel_task(store: Store, task_id: str, owner: str) -> Task:
     tasks = store.tasks
     cancelled = await tasks.cancel_waiting(task_id, owner)
     if cancelled is not None:
-        if cancelled.attempt > 0:  # it had run (and waited for approval): its question stays
+        if cancelled.started_at is not None or cancelled.history:
+            # It had run (and waited for approval, or was retried): its question stays.
             await cancel_pending(store, task_id, owner)
             await store.messages.append(Message.question(cancelled))
         return cancelled

@@ -133,8 +133,9 @@ class Attempt:
 
     @property
     def usage_so_far(self) -> Usage | None:
-        """What the task cost, when this attempt alone knows it (its first attempt)."""
-        return self.runs.usage if self.task.attempt == 1 else None
+        """What the task cost, when this claim alone knows it (the first, not resumed)."""
+        alone = self.task.attempt <= 1 and self.task.resume is None and not self.task.recover
+        return self.runs.usage if alone else None
 
 
 async def _process(task_id: str, deps: WorkerDeps) -> Outcome:

@@ -110,6 +110,7 @@ async def _submit(
         session_id=session_id or str(uuid.uuid4()),
         task=text,
         status=TaskStatus.QUEUED,
+        attempt=1,  # the attempt it is queued for; a retry or a lost worker queues the next
         created_at=now,
         queued_at=now,
         updated_at=now,

@@ -17,6 +17,7 @@ from pymongo.errors import BulkWriteError, PyMongoError
 
 from app.domain.models import (
     AttemptRecord,
+    Checkpoint,
     RoutingDecision,
     RoutingOverride,
     Task,
@@ -36,6 +37,8 @@ Document = dict[str, Any]
 Events = Sequence[Document]
 # Task reads never carry the event array: the event stream reads it on its own.
 WITHOUT_EVENTS = {"events": 0}
+# Statuses in which no worker holds the task.
+WAITING = (TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL)
 
 
 def _new_document(task: Task) -> Document:
@@ -181,20 +184,31 @@ class TaskRepository:
     async def claim(self, task_id: str, worker_id: str, lease_seconds: float) -> Task | None:
         """Move a queued task to processing for this worker; None if it is not queued.
 
-        The `processing` event is the caller's to send (with its first write), because only
-        the claim's answer tells which attempt this is.
+        The claim takes the attempt the task was queued for: a new attempt is counted when it
+        is queued (submit, retry, reclaim, deferral), and a resume after a decision goes on
+        with the attempt that paused (its `started_at` stays). The `processing` event is the
+        caller's to send (with its first write), because only the claim's answer tells which
+        attempt this is.
         """
         now = utcnow()
-        return await self._transition(
-            {"_id": task_id},
+        fields: Document = {
+            "worker_id": worker_id,
+            "lease_expires_at": now + timedelta(seconds=lease_seconds),
+        }
+        fresh = await self._transition(
+            {"_id": task_id, "resume": None},
             TaskStatus.QUEUED,
             TaskStatus.PROCESSING,
-            {
-                "worker_id": worker_id,
-                "started_at": now,
-                "lease_expires_at": now + timedelta(seconds=lease_seconds),
-            },
-            inc={"attempt": 1},
+            {**fields, "started_at": now},
+            announce=False,
+        )
+        if fresh is not None:
+            return fresh
+        return await self._transition(
+            {"_id": task_id, "resume": {"$ne": None}},
+            TaskStatus.QUEUED,
+            TaskStatus.PROCESSING,
+            fields,
             announce=False,
         )
 
@@ -268,8 +282,9 @@ class TaskRepository:
                 "last_error": reason.model_dump(),
                 "recover": True,
             },
-            inc={"deferrals": 1},
+            inc={"deferrals": 1, "attempt": 1},
             events=events,
+            attempt=attempt + 1,
         )
         return task is not None
 
@@ -311,13 +326,16 @@ class TaskRepository:
             "lease_expires_at": None,
             "pending_checkpoint": None,
         }
-        for waiting in (TaskStatus.QUEUED, TaskStatus.AWAITING_APPROVAL):
-            task = await self._transition(
-                {"_id": task_id, "owner": owner}, waiting, TaskStatus.CANCELLED, fields
-            )
-            if task is not None:
-                return task
-        return None
+        current = await self.get_for_owner(task_id, owner)
+        if current is None or current.status not in WAITING:
+            return None
+        # On the attempt read, so the cancelled event names it; a change since: None.
+        return await self._transition(
+            {"_id": task_id, "owner": owner, "attempt": current.attempt},
+            current.status,
+            TaskStatus.CANCELLED,
+            fields,
+        )
 
     async def request_cancel(self, task_id: str, owner: str) -> Task | None:
         """Ask the worker running the task to stop at its next step."""
@@ -359,9 +377,12 @@ class TaskRepository:
                 "resume": None,
                 "pending_checkpoint": None,
                 "recover": False,
+                "started_at": None,
+                "worker_id": None,
             },
+            inc={"attempt": 1},
             push={"history": ended.model_dump()},
-            attempt=task.attempt,
+            attempt=task.attempt + 1,
         )
 
     async def pause(
@@ -382,31 +403,36 @@ class TaskRepository:
         )
 
     async def release(
-        self, task_id: str, checkpoint_id: str, resume: Document, events: Events = ()
+        self, task_id: str, checkpoint: Checkpoint, resume: Document, events: Events = ()
     ) -> Task | None:
-        """A decision lets the paused task go on: queue it with what the graph resumes with."""
+        """A decision lets the paused task go on: queue it with what the graph resumes with.
+
+        The attempt that paused goes on (no new attempt is counted).
+        """
         return await self._transition(
-            {"_id": task_id, "pending_checkpoint": checkpoint_id},
+            {"_id": task_id, "pending_checkpoint": checkpoint.checkpoint_id},
             TaskStatus.AWAITING_APPROVAL,
             TaskStatus.QUEUED,
             {
                 "queued_at": utcnow(),
                 "pending_checkpoint": None,
-                "resume": {"checkpoint_id": checkpoint_id, "value": resume},
+                "resume": {"checkpoint_id": checkpoint.checkpoint_id, "value": resume},
             },
             events=events,
+            attempt=checkpoint.attempt,
         )
 
     async def fail_waiting(
-        self, task_id: str, checkpoint_id: str, error: TaskErrorInfo, events: Events = ()
+        self, task_id: str, checkpoint: Checkpoint, error: TaskErrorInfo, events: Events = ()
     ) -> Task | None:
-        """A rejected or expired checkpoint ends the paused task."""
+        """A rejected or expired checkpoint ends the paused task (and the attempt that paused)."""
         return await self._transition(
-            {"_id": task_id, "pending_checkpoint": checkpoint_id},
+            {"_id": task_id, "pending_checkpoint": checkpoint.checkpoint_id},
             TaskStatus.AWAITING_APPROVAL,
             TaskStatus.FAILED,
             {"error": error.model_dump(), "completed_at": utcnow(), "pending_checkpoint": None},
             events=events,
+            attempt=checkpoint.attempt,
         )
 
     async def stale_queued(self, due_before: datetime, limit: int) -> list[tuple[str, datetime]]:
@@ -447,7 +473,8 @@ class TaskRepository:
             TaskStatus.PROCESSING,
             TaskStatus.QUEUED,
             {"queued_at": now, "worker_id": None, "lease_expires_at": None, "recover": True},
-            inc={"reclaims": 1},
+            inc={"reclaims": 1, "attempt": 1},
+            attempt=task.attempt + 1,
         )
         return reclaimed is not None
 
@@ -495,7 +522,8 @@ class TaskRepository:
         status_event: list[Document] = []
         if announce:
             data: Document = {"status": to.value}
-            if (attempt := query.get("attempt", attempt)) is not None:
+            # The attempt the new status belongs to: given when the change starts a new one.
+            if (attempt := query.get("attempt") if attempt is None else attempt) is not None:
                 data["attempt"] = attempt
             if "error" in fields and to.final:
                 data["error"] = fields["error"]

@@ -263,3 +263,60 @@ def test_every_worker_killed_while_waiting_then_approved_completes(svc: Service)
     assert task["status"] == "completed"
     assert "```python" in task["result"]["raw_output"]
     assert len(svc.llm_requests_about(text)) == 2
+
+
+def _status_events(svc: Service, task_id: str) -> list[tuple[str, int | None]]:
+    events = svc.db.tasks.find_one({"_id": task_id})["events"]
+    return [
+        (e["data"]["status"], e["data"].get("attempt")) for e in events if e["kind"] == "status"
+    ]
+
+
+def test_a_resume_goes_on_with_the_attempt_that_paused(svc: Service) -> None:
+    """Two checkpoints (routing, then CodeAgent's output): one attempt from submit to end."""
+    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, routing = _paused(svc, http, text)
+        started_at = http.get(f"/v1/tasks/{task_id}").json()["started_at"]
+        admin.post(f"/v1/admin/checkpoints/{routing['checkpoint_id']}/approve", json={})
+        wait_until(
+            lambda: (
+                [c["status"] for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]]
+                == ["approved", "pending"]
+            ),
+            timeout=30,
+        )
+        [output] = [
+            c
+            for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+            if c["status"] == "pending"
+        ]
+        admin.post(f"/v1/admin/checkpoints/{output['checkpoint_id']}/approve", json={})
+        task = svc.wait_final(http, task_id, timeout=30)
+        runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
+    assert task["status"] == "completed"
+    assert (task["attempt"], task["history"]) == (1, [])
+    assert task["started_at"] == started_at, "the attempt started once"
+    assert {c["attempt"] for c in (routing, output)} == {1}
+    assert [(r["agent_name"], r["attempt"]) for r in runs] == [("PeerAgent", 1), ("CodeAgent", 1)]
+    assert {attempt for _, attempt in _status_events(svc, task_id)} == {1}
+
+
+def test_a_retry_answers_and_announces_the_attempt_it_queues(svc: Service) -> None:
+    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id, routing = _paused(svc, http, text)
+        admin.post(
+            f"/v1/admin/checkpoints/{routing['checkpoint_id']}/reject", json={"reason": "no"}
+        )
+        failed = svc.wait_final(http, task_id, timeout=30)
+        retried = http.post(f"/v1/tasks/{task_id}/retry")
+        queued_events = [e for e in _status_events(svc, task_id) if e[0] == "queued"]
+        wait_until(lambda: _status(http, task_id) == "awaiting_approval", timeout=30)
+        http.post(f"/v1/tasks/{task_id}/cancel")
+    assert (failed["status"], failed["attempt"]) == ("failed", 1)
+    assert retried.status_code == 202
+    body = retried.json()
+    assert (body["status"], body["attempt"], body["started_at"]) == ("queued", 2, None)
+    assert [h["attempt"] for h in body["history"]] == [1]
+    assert queued_events == [("queued", 1), ("queued", 2)], "each queued event names its attempt"

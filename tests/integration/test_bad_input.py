@@ -33,6 +33,14 @@ class Isolated:
     def enqueued(self) -> int:
         return int(self.queue.llen("agent_tasks"))
 
+    def kept(self) -> tuple[int, int]:
+        """Documents in any collection of the database (tasks, counters, keys...) and queued
+        messages: what a refused request must leave at (0, 0)."""
+        documents = sum(
+            self.db[name].count_documents({}) for name in self.db.list_collection_names()
+        )
+        return documents, self.enqueued()
+
 
 @pytest.fixture
 def isolated(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Isolated]:
@@ -70,8 +78,7 @@ def test_bad_bodies_get_422_and_store_nothing(
     response = isolated.http.post("/v1/agent/execute", json=body)
     assert response.status_code == 422, case
     assert message in response.text
-    assert isolated.stored() == 0
-    assert isolated.enqueued() == 0
+    assert isolated.kept() == (0, 0)
 
 
 def test_body_that_is_not_json_gets_422(isolated: Isolated) -> None:
@@ -80,7 +87,15 @@ def test_body_that_is_not_json_gets_422(isolated: Isolated) -> None:
     )
     assert response.status_code == 422
     assert "JSON decode error" in response.text
-    assert (isolated.stored(), isolated.enqueued()) == (0, 0)
+    assert isolated.kept() == (0, 0)
+
+
+def test_malformed_idempotency_key_gets_422(isolated: Isolated) -> None:
+    headers = {"Idempotency-Key": "has spaces in it"}
+    response = isolated.http.post("/v1/agent/execute", json={"task": "hello"}, headers=headers)
+    assert response.status_code == 422
+    assert "Idempotency-Key" in response.text
+    assert isolated.kept() == (0, 0)
 
 
 def test_oversized_body_gets_413(isolated: Isolated) -> None:
@@ -88,7 +103,7 @@ def test_oversized_body_gets_413(isolated: Isolated) -> None:
     assert response.status_code == 413
     assert response.json()["error"] == "PAYLOAD_TOO_LARGE"
     assert response.json()["request_id"]
-    assert (isolated.stored(), isolated.enqueued()) == (0, 0)
+    assert isolated.kept() == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -113,13 +128,14 @@ def test_missing_or_wrong_api_key_gets_401(
         assert body["error"] == "UNAUTHORIZED"
         assert body["detail"] == detail
         assert body["request_id"] == response.headers["X-Request-ID"]
-    assert (isolated.stored(), isolated.enqueued()) == (0, 0)
+    assert isolated.kept() == (0, 0)
 
 
 def test_malformed_task_id_gets_422(isolated: Isolated) -> None:
     response = isolated.http.get("/v1/tasks/not-a-task-id")
     assert response.status_code == 422
     assert "valid UUID" in response.text
+    assert isolated.kept() == (0, 0)
 
 
 def test_unknown_task_id_gets_404(isolated: Isolated) -> None:
@@ -128,6 +144,7 @@ def test_unknown_task_id_gets_404(isolated: Isolated) -> None:
     assert response.status_code == 404
     assert response.json()["error"] == "TASK_NOT_FOUND"
     assert task_id in response.json()["detail"]
+    assert isolated.kept() == (0, 0)
 
 
 @pytest.mark.parametrize(
@@ -138,6 +155,7 @@ def test_unknown_task_id_gets_404(isolated: Isolated) -> None:
         ("status=bogus", 422),
         ("created_from=yesterday", 422),
         ("cursor=not-a-cursor", 400),
+        ("agent_type=code", 422),
     ],
 )
 def test_bad_list_queries_get_4xx(isolated: Isolated, query: str, status: int) -> None:
@@ -145,12 +163,14 @@ def test_bad_list_queries_get_4xx(isolated: Isolated, query: str, status: int) -
     assert response.status_code == status
     if status == 400:
         assert response.json()["error"] == "INVALID_CURSOR"
+    assert isolated.kept() == (0, 0)
 
 
 def test_unknown_route_uses_the_error_shape(isolated: Isolated) -> None:
     response = isolated.http.get("/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"] == "NOT_FOUND"
+    assert isolated.kept() == (0, 0)
 
 
 def test_valid_submit_is_stored_and_enqueued_once(isolated: Isolated) -> None:

@@ -7,7 +7,9 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
+import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support import Service, running_service, wait_until
 
@@ -52,6 +54,18 @@ def _run(svc: Service, text: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _content_task() -> str:
     return f"Write a blog post about solar panel trends {uuid.uuid4().hex[:6]}"
+
+
+def _llm_calls(svc: Service, outcome: str) -> float:
+    """LLM call attempts so far (every process) that ended with `outcome`."""
+    text = httpx.get(f"{svc.topology.api_url}/metrics", timeout=10).text
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "orchestrator_llm_requests"
+        for sample in family.samples
+        if sample.name.endswith("_total") and sample.labels["outcome"] == outcome
+    )
 
 
 def _router_run(runs: dict[str, Any]) -> dict[str, Any]:
@@ -145,7 +159,16 @@ def test_planted_url_is_dropped_from_citations(svc: Service) -> None:
 def test_persistent_500_fails_with_llm_unavailable_within_the_bound(svc: Service) -> None:
     svc.openai("/_standin/faults", {"status": 500, "count": 1000})
     text = _content_task()
+    refused_before = _llm_calls(svc, "circuit_open")
+    errors_before = _llm_calls(svc, "server_error")
     task, runs = _run(svc, text)
+    refused = _llm_calls(svc, "circuit_open") - refused_before
+    sent = len(svc.llm_requests_about(text))
+    # The breaker opened after LLM_BREAKER_FAILURES (4) errors and refused calls without sending.
+    assert refused >= 1, "the circuit never opened"
+    assert _llm_calls(svc, "server_error") - errors_before == sent, "each sent call got its 500"
+    calls = [e for r in runs["runs"] for e in r["tool_executions"] if e["tool"] == "llm"]
+    assert len(calls) == sent + refused, "a refused call is recorded and sends nothing"
     assert task["status"] == "failed"
     assert task["error"]["type"] == "LLM_UNAVAILABLE"
     assert task["deferrals"] == 4, "every deferral allowed was used before failing"
@@ -157,6 +180,10 @@ def test_persistent_500_fails_with_llm_unavailable_within_the_bound(svc: Service
 
 
 def test_tasks_submitted_while_the_circuit_is_open_complete_after_recovery(svc: Service) -> None:
+    def refused_calls() -> float:
+        return _llm_calls(svc, "circuit_open")
+
+    refused_before = refused_calls()
     svc.openai("/_standin/faults", {"status": 500, "count": 1000})
     with svc.client() as http:
         ids = [svc.submit(http, _content_task())["task_id"] for _ in range(3)]
@@ -169,6 +196,7 @@ def test_tasks_submitted_while_the_circuit_is_open_complete_after_recovery(svc: 
         finals = [svc.wait_final(http, i, timeout=30) for i in ids]
     assert [t["status"] for t in finals] == ["completed"] * 3, finals
     assert sum(t["deferrals"] for t in finals) >= 1
+    assert refused_calls() > refused_before, "the circuit opened while the endpoint failed"
     for task in finals:
         completed = svc.db.agent_runs.count_documents(
             {"task_id": task["task_id"], "status": "completed"}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -105,20 +106,26 @@ def test_twenty_tasks_complete_once_across_two_workers(service: Service) -> None
 
 def test_duplicate_delivery_runs_the_agent_once(service: Service) -> None:
     celery = Celery(broker=service.topology.env["REDIS_URL"])
+    text = f"{CODE_TASK} {uuid.uuid4().hex[:8]}"
     with service.client() as http:
-        accepted = service.submit(http, CODE_TASK)
+        accepted = service.submit(http, text)
         task_id = accepted["task_id"]
-        duplicate = celery.send_task(PROCESS_TASK, args=[task_id], queue="agent_tasks")
+        celery.send_task(PROCESS_TASK, args=[task_id], queue="agent_tasks")
         task = service.wait_final(http, task_id, timeout=10)
 
-    def duplicate_skipped() -> bool:
-        logs = "".join(w.log_tail(2000) for w in service.workers)
-        return f"Task tasks.process[{duplicate.id}] succeeded" in logs
+    def lines(event: str) -> list[str]:
+        """This task's log lines of one event, over every worker."""
+        return [
+            line
+            for w in service.workers
+            for line in w.log_tail(100_000).splitlines()
+            if f'"task_id": "{task_id}"' in line and f'"event": "{event}"' in line
+        ]
 
-    wait_until(duplicate_skipped, timeout=10)
-    logs = "".join(w.log_tail(2000) for w in service.workers)
-    assert f"Task tasks.process[{duplicate.id}] succeeded" in logs
-    assert "'skipped'" in logs
+    # Whichever delivery came second found the task claimed or finished and did nothing.
+    wait_until(lambda: len(lines("task_not_claimable")) == 1, timeout=10)
+    assert len(lines("task_claimed")) == 1
+    assert len(service.llm_requests_about(text)) == 2, "one router call, one agent call"
     assert task["status"] == "completed"
     assert task["attempt"] == 1
     runs: list[dict[str, Any]] = list(service.db.agent_runs.find({"task_id": task_id}))

@@ -134,8 +134,39 @@ def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_rou
     abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
     assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("ContentAgent", 1)]
     assert _router_requests(svc, text) == 1, "the router's answer was kept, not asked again"
+    agent_requests = [r for r in svc.llm_requests_about(text) if r["response_format"] is None]
+    assert len(agent_requests) == 1, "killed in the search: the agent's LLM call ran once"
     assert task["routing"]["agent_name"] == "ContentAgent"
     assert task["usage"]["input_tokens"] > 0
+
+
+def test_worker_killed_in_the_agents_llm_call_redoes_only_the_agent_step(svc: Service) -> None:
+    with svc.client() as http:
+        # The search is held long enough to hold the agent's LLM call that follows it.
+        svc.tavily("/_standin/faults", {"delay_ms": 1500, "count": 1})
+        text = _text()
+        task_id = svc.submit(http, text)["task_id"]
+        running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
+        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
+        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+
+        def agent_call_held() -> bool:
+            return any(
+                r["status"] is None and r["response_format"] is None
+                for r in svc.llm_requests_about(text)
+            )
+
+        wait_until(agent_call_held, timeout=15)
+        victim = _worker_of(svc, task_id)
+        victim.kill()
+        task = svc.wait_final(http, task_id, timeout=30)
+        svc.replace_worker(victim)
+    assert (task["status"], task["attempt"]) == ("completed", 2), task
+    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
+    requests = svc.llm_requests_about(text)
+    # The request log is the one signal of work done twice: the router once, the agent twice.
+    assert _router_requests(svc, text) == 1
+    assert sum(1 for r in requests if r["response_format"] is None) == 2
 
 
 def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(

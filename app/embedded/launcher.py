@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import os
+import secrets
 import signal
+import socket
 import sys
 import time
 from types import FrameType
 
+from pydantic import ValidationError
+
+from app.config import SecuritySettings, describe_error
+from app.embedded.processes import LOCALHOST
 from app.embedded.topology import Topology, environ_without_blanks, redis_answers
 
 BANNER_RULE = "-" * 72
@@ -17,12 +23,55 @@ def _configured(env: dict[str, str], *names: str) -> bool:
     return any(env.get(name) for name in names)
 
 
+MIN_SECRET = 8  # app.config.parse_api_keys refuses shorter secrets
+
+
+class LauncherError(RuntimeError):
+    """A configuration `make run` cannot start with: one line, no traceback."""
+
+
+def _secret(env: dict[str, str], name: str) -> str:
+    """The secret in `name`, or a new one; a secret the API would refuse is named here."""
+    value = env.get(name) or secrets.token_urlsafe(24)
+    if len(value) < MIN_SECRET or any(c in value for c in ",: "):
+        raise LauncherError(
+            f"configuration error: {name} must be at least {MIN_SECRET} characters, "
+            "without commas, colons or spaces"
+        )
+    return value
+
+
+def _configured_keys(env: dict[str, str]) -> str:
+    """API_KEYS as the API reads it: the environment first, then .env (pydantic-settings)."""
+    if env.get("API_KEYS"):
+        return env["API_KEYS"]
+    try:
+        configured = SecuritySettings().api_keys
+    except ValidationError as exc:
+        raise LauncherError(describe_error(exc)) from None
+    return configured.get_secret_value() if configured else ""
+
+
 def new_topology(env: dict[str, str]) -> Topology:
-    """A topology whose API key is DEV_API_KEY when set, else a generated one."""
-    api_key = env.get("DEV_API_KEY")
-    if not api_key:
-        return Topology(env=dict(env))
-    return Topology(env={**env, "API_KEYS": f"dev:{api_key}"}, api_key=api_key)
+    """A topology with a user key (DEV_API_KEY, else generated) and an admin key (DEV_ADMIN_KEY,
+    else generated), added to the keys API_KEYS already holds, which keep working."""
+    user, admin = _secret(env, "DEV_API_KEY"), _secret(env, "DEV_ADMIN_KEY")
+    keys = [_configured_keys(env), f"dev:{user}", f"dev-admin:{admin}:admin"]
+    topology = Topology(env={**env, "API_KEYS": ",".join(filter(None, keys))}, api_key=user)
+    topology.admin_key = admin
+    return topology
+
+
+def check_port_free(port: int) -> None:
+    """Refuse a busy PORT before anything starts (else the banner would show another server)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((LOCALHOST, port))
+        except OSError:
+            raise LauncherError(
+                f"configuration error: PORT {port} is already in use on {LOCALHOST}; "
+                "stop what listens there or set PORT to a free port"
+            ) from None
 
 
 def start_all(topology: Topology, env: dict[str, str]) -> None:
@@ -48,7 +97,7 @@ def banner(topology: Topology) -> str:
     lines = [
         BANNER_RULE,
         f"Agent Orchestrator is running at {topology.api_url}  (docs: {topology.api_url}/docs)",
-        f"API key: {topology.api_key}",
+        f"API key: {topology.api_key}   admin key (approvals, all tasks): {topology.admin_key}",
         "Stand-ins (local, not the real services):" if topology.standins else "No stand-ins.",
         *(f"  - {line}" for line in topology.standins),
         f"Worker log: {topology.workdir / 'worker1.log'}",
@@ -70,9 +119,15 @@ def main() -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
-    topology = new_topology(env)
+    # Closing the terminal (SIGHUP) stops everything, as Ctrl-C does.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, _stop)
+    try:
+        check_port_free(int(env.get("PORT", "8000")))
+        topology = new_topology(env)
+    except LauncherError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     try:
         start_all(topology, env)
         print(banner(topology), flush=True)

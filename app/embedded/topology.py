@@ -68,6 +68,7 @@ class Topology:
     processes: list[ManagedProcess] = field(default_factory=list)
     standins: list[str] = field(default_factory=list)
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
+    admin_key: str | None = None  # set by the launcher, which adds one to API_KEYS
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)

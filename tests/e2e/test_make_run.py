@@ -1,10 +1,12 @@
-"""`make run`'s launcher: banner, both sample tasks end to end, and Ctrl-C stops every child."""
+"""`make run`'s launcher: banner and keys, both sample tasks end to end, an approval with the
+admin key it prints, closing the terminal stops every child; refused configurations."""
 
 from __future__ import annotations
 
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -48,7 +50,8 @@ def _alive(pid: int) -> bool:
 def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path) -> None:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1")
+    # A key of the user's own (API_KEYS) keeps working beside the two the banner prints.
+    env.update(PORT=str(port), PYTHONUNBUFFERED="1", API_KEYS="mine:my-own-secret-1")
     out_path = tmp_path / "make-run.out"
     with out_path.open("wb") as out:
         launcher = subprocess.Popen(
@@ -61,7 +64,9 @@ def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path)
     try:
         wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)
         banner = out_path.read_text(errors="replace")
-        key_line = re.search(r"^API key: (\S+)$", banner, re.MULTILINE)
+        key_line = re.search(
+            r"^API key: (\S+)\s+admin key \(approvals, all tasks\): (\S+)$", banner, re.MULTILINE
+        )
         assert key_line, banner
         assert f"running at http://127.0.0.1:{port}" in banner
         for standin in ("MongoDB", "Redis", "OpenAI", "Tavily"):
@@ -87,7 +92,21 @@ def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path)
         assert results["code"]["selected_agent"] == "CodeAgent"
         assert results["code"]["result"]["code_language"] == "python"
 
-        launcher.send_signal(signal.SIGINT)
+        base = f"http://127.0.0.1:{port}"
+        with httpx.Client(base_url=base, headers={"X-API-Key": "my-own-secret-1"}) as mine:
+            body = {"task": "Write a blog post about kites", "require_approval": True}
+            waiting = mine.post("/v1/agent/execute", json=body).json()["task_id"]
+            url = f"/v1/tasks/{waiting}"
+            wait_until(lambda: mine.get(url).json()["status"] == "awaiting_approval", timeout=20)
+            [checkpoint] = mine.get(f"{url}/checkpoints").json()["items"]
+            with httpx.Client(base_url=base, headers={"X-API-Key": key_line.group(2)}) as admin:
+                approved = admin.post(
+                    f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={}
+                )
+            assert approved.status_code == 200, approved.text
+            wait_until(lambda: mine.get(url).json()["status"] == "completed", timeout=20)
+
+        launcher.send_signal(signal.SIGHUP)  # the terminal closed: the same stop as Ctrl-C
         assert launcher.wait(timeout=30) == 0
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and any(_alive(pid) for pid in children):
@@ -112,3 +131,38 @@ def test_launcher_starts_redis_when_redis_url_does_not_answer() -> None:
         assert httpx.get(f"{topology.api_url}/health").json() == {"status": "ok"}
     finally:
         topology.stop()
+
+
+def _refused(tmp_path: Path, **extra: str) -> tuple[int, str]:
+    """Run the launcher with a configuration it must refuse: exit code and everything printed."""
+    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
+    env |= {"PYTHONUNBUFFERED": "1", **extra}
+    done = subprocess.run(
+        [sys.executable, "-m", "app.embedded.launcher"],
+        env=env,
+        cwd=tmp_path,  # no .env in reach
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    return done.returncode, done.stdout + done.stderr
+
+
+def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        code, out = _refused(tmp_path, PORT=str(port))
+    assert code == 2
+    assert out.strip() == (
+        f"configuration error: PORT {port} is already in use on 127.0.0.1; "
+        "stop what listens there or set PORT to a free port"
+    )
+
+
+def test_a_short_dev_api_key_is_named_without_a_traceback(tmp_path: Path) -> None:
+    code, out = _refused(tmp_path, PORT=str(free_port()), DEV_API_KEY="short")
+    assert code == 2
+    assert "DEV_API_KEY must be at least 8 characters" in out
+    assert "Traceback" not in out

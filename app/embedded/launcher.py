@@ -101,11 +101,8 @@ def banner(topology: Topology) -> str:
         "Stand-ins (local, not the real services):" if topology.standins else "No stand-ins.",
         *(f"  - {line}" for line in topology.standins),
         f"Worker log: {topology.workdir / 'worker1.log'}",
-        "Try:",
-        f"  curl -s -X POST {topology.api_url}/v1/agent/execute -H 'X-API-Key: {topology.api_key}'"
-        " -H 'Content-Type: application/json'"
-        ' -d \'{"task": "Write a blog post about renewable energy trends"}\'',
-        "Press Ctrl-C to stop everything.",
+        "Press Ctrl-C to stop everything. For the README's Try-it commands, paste:",
+        f"  export API={topology.api_url} KEY={topology.api_key}",
         BANNER_RULE,
     ]
     return "\n".join(lines)

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 from redis.asyncio import Redis
 
 from app.api.deps import Services
@@ -72,7 +73,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await store.close()
             mark_process_dead()
 
-    app = FastAPI(
+    # Swagger UI's and ReDoc's assets come from the API itself, so /docs works offline.
+    app = FastAPIOffline(
         title="Agent Orchestrator",
         version="0.1.0",
         description="Submit natural-language tasks; workers route them to agents.",

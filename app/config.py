@@ -144,7 +144,8 @@ class SearchSettings(_Group):
 
 
 class SecuritySettings(_Group):
-    # "key_id:secret" pairs separated by commas; the key id becomes the task's owner.
+    # "key_id:secret[:role]" entries separated by commas (role user, the default, or admin);
+    # the key id becomes the task's owner.
     api_keys: SecretStr | None = _env("API_KEYS")
 
     @field_validator("api_keys")

@@ -47,6 +47,21 @@ class AppSettings(_Group):
     port: Annotated[int, Field(ge=1, le=65535)] = Field(
         default=8000, validation_alias=AliasChoices("PORT")
     )
+    # Browser origins allowed to call the API (CORS), comma-separated; none by default.
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=AliasChoices("CORS_ORIGINS")
+    )
+    # Requests per minute per API key; the limiter comes with tenancy. Documented now.
+    rate_limit_per_minute: Annotated[int, Field(ge=1)] = Field(
+        default=60, validation_alias=AliasChoices("API_RATE_LIMIT_PER_MINUTE")
+    )
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
 
     @field_validator("log_level")
     @classmethod
@@ -82,12 +97,22 @@ class MongoSettings(_Group):
 
 class RedisSettings(_Group):
     url: str | None = _env("REDIS_URL")
+    # Celery's broker and result backend; both default to REDIS_URL. The broker must be Redis:
+    # the API publishes with one LPUSH on it (app/dispatch/enqueue.py). Results are not kept
+    # there (task_ignore_result): a task's result lives in MongoDB.
+    broker_url: str | None = _env("CELERY_BROKER_URL")
+    result_backend: str | None = _env("CELERY_RESULT_BACKEND")
 
-    @field_validator("url")
+    @field_validator("url", "broker_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value and not value.startswith(("redis://", "rediss://", "unix://")):
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value or None
+
+    @field_validator("result_backend")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
 
@@ -304,6 +329,16 @@ class Settings(BaseSettings):
     def redis_url(self) -> str:
         """The Redis URL (broker and short-lived state)."""
         return _required(self.redis.url, "REDIS_URL")
+
+    @property
+    def broker_url(self) -> str:
+        """Celery's broker: CELERY_BROKER_URL, else REDIS_URL."""
+        return self.redis.broker_url or self.redis_url
+
+    @property
+    def result_backend(self) -> str:
+        """Celery's result backend: CELERY_RESULT_BACKEND, else REDIS_URL."""
+        return self.redis.result_backend or self.redis_url
 
     @property
     def wait_limit_seconds(self) -> float:

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 
 import httpx
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 from redis.asyncio import Redis
 
@@ -27,7 +28,7 @@ from app.api.routes import (
     tasks,
 )
 from app.config import Settings, load_settings_or_exit
-from app.dispatch.celery_config import build_celery
+from app.dispatch.celery_config import build_celery, open_broker
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
@@ -48,11 +49,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The API starts (and reports not-ready) even when MongoDB is down.
         indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
-        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, redis)
+        broker = open_broker(settings, redis)
+        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, broker)
         http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)
-        monitor = Monitor(settings, store, redis, http)
+        monitor = Monitor(settings, store, redis, http, broker)
         app.state.services = Services(
-            settings, store, redis, dispatcher, Intake(store.tasks, dispatcher), monitor
+            settings, store, redis, dispatcher, Intake(store.tasks, dispatcher), monitor, broker
         )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
         # its turn at the reconciler's lock too, from one interval after it starts (workers
@@ -69,6 +71,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             reconciler.cancel()
             indexes.cancel()
             await http.aclose()
+            if broker is not redis:
+                await broker.aclose()
             await redis.aclose()
             await store.close()
             mark_process_dead()
@@ -80,6 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Submit natural-language tasks; workers route them to agents.",
         lifespan=lifespan,
     )
+    if settings.app.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.app.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type", "Idempotency-Key", "Last-Event-ID"],
+            expose_headers=["X-Request-ID", "Idempotent-Replayed"],
+        )
     app.add_middleware(RequestContextMiddleware)
     install_error_handlers(app)
     app.include_router(agent.router)

@@ -28,6 +28,7 @@ class Services:
     dispatcher: Dispatcher
     intake: Intake
     monitor: Monitor
+    broker: Redis  # the Celery queue's Redis (CELERY_BROKER_URL, else the same as `redis`)
 
 
 @dataclass(frozen=True)

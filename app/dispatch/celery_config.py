@@ -6,6 +6,7 @@ from typing import Any
 
 from celery import Celery
 from kombu import Queue
+from redis.asyncio import Redis
 
 from app.config import Settings
 
@@ -16,7 +17,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     """Broker, serialisation, routing and delivery guarantees."""
     queue = settings.worker.queue
     return {
-        "broker_url": settings.redis_url,
+        "broker_url": settings.broker_url,
         "broker_connection_retry_on_startup": True,
         "broker_connection_timeout": 2,
         "broker_transport_options": {
@@ -30,7 +31,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "result_serializer": "json",
         "accept_content": ["json"],
         "task_ignore_result": True,
-        "result_backend": None,
+        "result_backend": settings.result_backend,
         "task_default_queue": queue,
         "task_queues": (Queue(queue),),
         "task_routes": {PROCESS_TASK: {"queue": queue}},
@@ -67,3 +68,10 @@ def build_celery(settings: Settings, name: str = "agent-orchestrator") -> Celery
     celery = Celery(name)
     celery.conf.update(celery_config(settings))
     return celery
+
+
+def open_broker(settings: Settings, redis: Redis) -> Redis:
+    """The async client of the broker's Redis: `redis` itself when the broker is REDIS_URL."""
+    if settings.broker_url == settings.redis_url:
+        return redis
+    return Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=5)

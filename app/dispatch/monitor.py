@@ -44,10 +44,18 @@ class SystemSnapshot:
 class Monitor:
     """Reads the service's state for operators and the dashboard."""
 
-    def __init__(self, settings: Settings, store: Store, redis: Redis, http: httpx.AsyncClient):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        redis: Redis,
+        http: httpx.AsyncClient,
+        broker: Redis | None = None,
+    ):
         self._settings = settings
         self._store = store
         self._redis = redis
+        self._broker = broker or redis  # where the queue is (CELERY_BROKER_URL, else REDIS_URL)
         self._http = http
 
     async def stores(self) -> dict[str, Probe]:
@@ -63,7 +71,7 @@ class Monitor:
             self.stores(), self._probe(self._ping_llm), self._probe(self._ping_search)
         )
         today = await self._safe(self._store.stats.day(utcnow().date().isoformat()))
-        queued = await self._safe(queue_length(self._redis, self._settings.worker.queue))
+        queued = await self._safe(queue_length(self._broker, self._settings.worker.queue))
         workers = await self._safe(online(self._redis))
         return SystemSnapshot(
             queue_length=queued,

@@ -22,7 +22,7 @@ from app.agents.registry import AGENTS, AgentRegistry
 from app.agents.runs import RunRecorder
 from app.agents.tools.web_search import TavilySearch
 from app.config import Settings
-from app.dispatch.celery_config import build_celery
+from app.dispatch.celery_config import build_celery, open_broker
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
 from app.domain.errors import AgentError
@@ -91,7 +91,9 @@ class WorkerDeps:
         registry = AgentRegistry.build(agent_deps, agents)
         graph = build_peer_graph(registry.names, checkpointer=store.graph_checkpoints)
         redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
-        dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, redis)
+        dispatcher = Dispatcher(
+            build_celery(settings), settings.worker.queue, open_broker(settings, redis)
+        )
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
         deps = cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id)
         deps.background = [

@@ -208,3 +208,28 @@ def test_ready_names_the_dependency_that_is_down(
     assert body["detail"] == f"Not ready: {down} {state}."
     assert body["checks"][down] == state
     assert [state for name, state in body["checks"].items() if name != down] == ["ok", "ok"]
+
+
+def test_cors_lets_only_the_configured_origins_call(
+    service: Service, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("MONGO_URI", "REDIS_URL"):
+        monkeypatch.setenv(name, service.topology.env[name])
+    monkeypatch.setenv("CORS_ORIGINS", "https://dashboard.example, https://ops.example")
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "x-api-key",
+    }
+    with TestClient(create_app(Settings())) as http:
+        allowed = http.options(
+            "/v1/agent/execute", headers={"Origin": "https://ops.example", **preflight}
+        )
+        refused = http.options(
+            "/v1/agent/execute", headers={"Origin": "https://evil.example", **preflight}
+        )
+        simple = http.get("/health", headers={"Origin": "https://dashboard.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://ops.example"
+    assert refused.status_code == 400
+    assert "access-control-allow-origin" not in refused.headers
+    assert simple.headers["access-control-allow-origin"] == "https://dashboard.example"

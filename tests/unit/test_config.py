@@ -18,11 +18,12 @@ PRODUCTION = {
     "TAVILY_API_KEY": "tvly-real-looking-key",
     "API_KEYS": "svc:0123456789abcdef",
 }
+CELERY = ["CELERY_BROKER_URL", "CELERY_RESULT_BACKEND", "CORS_ORIGINS"]
 
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in [*PRODUCTION, "WORKER_CONCURRENCY", "LLM_PEER_MODEL", "LOG_LEVEL"]:
+    for name in [*PRODUCTION, "WORKER_CONCURRENCY", "LLM_PEER_MODEL", "LOG_LEVEL", *CELERY]:
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir("/")  # no .env file in reach
 
@@ -120,3 +121,30 @@ def test_start_up_stops_with_one_line_naming_the_variable(module: str) -> None:
     assert done.stderr.strip() == (
         "configuration error: MONGO_URI is required when ENVIRONMENT=production"
     )
+
+
+def test_celery_broker_and_backend_default_to_redis_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://cache.internal:6379/0")
+    settings = Settings()
+    assert settings.broker_url == settings.result_backend == "redis://cache.internal:6379/0"
+    monkeypatch.setenv("CELERY_BROKER_URL", "redis://queue.internal:6379/1")
+    monkeypatch.setenv("CELERY_RESULT_BACKEND", "redis://results.internal:6379/2")
+    settings = Settings()
+    assert settings.broker_url == "redis://queue.internal:6379/1"
+    assert settings.result_backend == "redis://results.internal:6379/2"
+
+
+def test_a_broker_that_is_not_redis_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CELERY_BROKER_URL", "amqp://guest@rabbit//")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert describe_error(raised.value) == (
+        "configuration error: CELERY_BROKER_URL: must start with redis://, rediss:// or unix://"
+    )
+
+
+def test_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CORS_ORIGINS", "https://a.example, https://b.example,")
+    assert Settings().app.cors_origins == ["https://a.example", "https://b.example"]
+    monkeypatch.delenv("CORS_ORIGINS")
+    assert Settings().app.cors_origins == []

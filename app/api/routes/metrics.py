@@ -41,7 +41,7 @@ async def _refresh_gauges(services: ServicesDep) -> None:
     queue = services.settings.worker.queue
     timeout = services.settings.observability.probe_timeout_seconds
     readings = await asyncio.gather(
-        asyncio.wait_for(queue_length(services.redis, queue), timeout),
+        asyncio.wait_for(queue_length(services.broker, queue), timeout),
         asyncio.wait_for(online(services.redis), timeout),
         asyncio.wait_for(services.store.checkpoints.pending_count(), timeout),
         return_exceptions=True,

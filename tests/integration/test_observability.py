@@ -49,6 +49,17 @@ def test_counters_move_by_the_right_amounts_in_api_and_workers(service: Service)
     ]
     with service.client() as http:
         finals = [service.wait_final(http, service.submit(http, t)["task_id"]) for t in texts]
+
+    # A worker counts a finish right after its final write: wait for the four counts, then read.
+    def finished_so_far() -> float:
+        now = samples(scrape(service))
+        return sum(
+            value - before.get(key, 0.0)
+            for key, value in now.items()
+            if key[0] == "orchestrator_tasks_finished_total"
+        )
+
+    wait_until(lambda: finished_so_far() >= 4, timeout=15)
     after = samples(scrape(service))
 
     assert [t["status"] for t in finals] == ["completed", "completed", "completed", "failed"]

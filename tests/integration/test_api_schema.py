@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import schemathesis
@@ -22,7 +22,15 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from app.config import Settings
-from app.domain.models import Message
+from app.domain.models import (
+    Checkpoint,
+    CheckpointKind,
+    CheckpointStage,
+    CheckpointStatus,
+    Message,
+    Task,
+    TaskStatus,
+)
 from app.main import create_app
 from tests.support import Service
 
@@ -33,12 +41,16 @@ CHECKS = [
     content_type_conformance,
     response_schema_conformance,
 ]
-# Every /v1 route but the event stream, which streams until its task finishes (seeded tasks
-# stay queued here: no worker reads this queue); tests/integration/test_observability.py
-# drives it.
-V1_OPERATIONS = 12
+# Every /v1 route. The event stream streams until its task is final, so it is fuzzed on final
+# tasks only (no worker reads this queue: the others stay queued or waiting).
+V1_OPERATIONS = 13
 STREAMING = {"/v1/tasks/{task_id}/events"}
 MIN_V1_CASES = 1000
+# Seeded objects: enough that each route taking an id sees many distinct real ones.
+SEEDED_TASKS, SEEDED_CHECKPOINTS = 16, 12
+MIN_SEEDED_CASES = 10
+# Each streamed case takes about ten seconds under the in-process client: a few of them.
+STREAM_EXAMPLES = 4
 # Examples per operation: valid requests, invalid ones, valid ones aimed at the seeded documents.
 EXAMPLES = {"positive": 100, "negative": 80, "seeded": 25}
 # Derandomized and without an example database: every run sends the same requests.
@@ -52,11 +64,49 @@ FUZZ = settings(
 
 @dataclass
 class Seeded:
-    """The app under test and documents its reads can hit: tasks in three states, a session."""
+    """The app under test and documents its routes can hit: tasks queued, cancelled, retried
+    and waiting at a pending checkpoint, their checkpoints, a session."""
 
     app: FastAPI
     task_ids: list[str]
+    final_task_ids: list[str]
+    checkpoint_ids: list[str]
     session_id: str
+
+
+def waiting_task(owner: str, n: int) -> tuple[dict[str, object], dict[str, object]]:
+    """A task paused at a pending output checkpoint, and that checkpoint, as stored."""
+    now = datetime.now(UTC)
+    task_id, checkpoint_id = str(uuid.uuid4()), str(uuid.uuid4())
+    task = Task(
+        task_id=task_id,
+        owner=owner,
+        session_id=f"fuzz-waiting-{n}",
+        task=f"Write a haiku about lanterns {n}",
+        status=TaskStatus.AWAITING_APPROVAL,
+        attempt=1,
+        created_at=now,
+        queued_at=now,
+        started_at=now,
+        updated_at=now,
+        pending_checkpoint=checkpoint_id,
+    )
+    checkpoint = Checkpoint(
+        checkpoint_id=checkpoint_id,
+        task_id=task_id,
+        owner=owner,
+        attempt=1,
+        kind=CheckpointKind.APPROVAL,
+        stage=CheckpointStage.OUTPUT,
+        reason="fuzz",
+        payload={"stage": "output", "draft": {"summary": "s", "raw_output": "r"}},
+        status=CheckpointStatus.PENDING,
+        created_at=now,
+        deadline=now + timedelta(days=1),
+    )
+    events = [{"kind": "status", "data": {"status": "queued", "attempt": 1}, "at": now}]
+    task_doc = task.model_dump(by_alias=True, mode="python") | {"events": events}
+    return task_doc, checkpoint.model_dump(by_alias=True, mode="python")
 
 
 @pytest.fixture(scope="module")
@@ -75,17 +125,25 @@ def seeded(service: Service) -> Iterator[Seeded]:
             env.setenv(name, service.topology.env[name])
         app = create_app(Settings())
         with TestClient(app, headers={"X-API-Key": KEY}) as http:
+            texts = [f"Write a haiku about tides, part {n}" for n in range(SEEDED_TASKS)]
             task_ids = [
-                service.submit(http, text, **extra)["task_id"]
-                for text, extra in [
-                    ("Write a haiku about tides", {"session_id": session_id}),
-                    ("Write a Python function that reverses a list", {}),
-                    ("Write a blog post about solar sails", {}),
+                service.submit(http, text, **({"session_id": session_id} if n == 0 else {}))[
+                    "task_id"
                 ]
+                for n, text in enumerate(texts)
             ]
-            assert http.post(f"/v1/tasks/{task_ids[1]}/cancel").status_code == 200
-            assert http.post(f"/v1/tasks/{task_ids[2]}/cancel").status_code == 200
-            assert http.post(f"/v1/tasks/{task_ids[2]}/retry").status_code == 202
+            # A third stay queued, a third are cancelled (final), a third cancelled and retried.
+            for n, task_id in enumerate(task_ids):
+                if n % 3:
+                    assert http.post(f"/v1/tasks/{task_id}/cancel").status_code == 200
+                if n % 3 == 2:
+                    assert http.post(f"/v1/tasks/{task_id}/retry").status_code == 202
+            final_task_ids = [t for n, t in enumerate(task_ids) if n % 3 == 1]
+        waiting = [waiting_task("tester", n) for n in range(SEEDED_CHECKPOINTS)]
+        service.mongo[db_name].tasks.insert_many([task for task, _ in waiting])
+        service.mongo[db_name].checkpoints.insert_many([checkpoint for _, checkpoint in waiting])
+        task_ids += [str(task["_id"]) for task, _ in waiting]
+        checkpoint_ids = [str(checkpoint["_id"]) for _, checkpoint in waiting]
         service.mongo[db_name].messages.insert_many(
             [
                 Message(
@@ -99,7 +157,7 @@ def seeded(service: Service) -> Iterator[Seeded]:
                 for role, content in [("user", "Write a haiku about tides"), ("assistant", "Ebb")]
             ]
         )
-        yield Seeded(app, task_ids, session_id)
+        yield Seeded(app, task_ids, final_task_ids, checkpoint_ids, session_id)
     service.mongo.drop_database(db_name)
 
 
@@ -107,17 +165,19 @@ def test_fuzzed_requests_get_no_5xx_and_documented_responses(seeded: Seeded) -> 
     config = schemathesis.Config.from_dict({"headers": {"X-API-Key": KEY}})
     schema = schemathesis.openapi.from_asgi("/openapi.json", seeded.app, config=config)
     sent: Counter[str] = Counter()
+    seeded_sent: Counter[str] = Counter()
     failures: list[str] = []
     for result in schema.get_all_operations():
         operation = result.ok()
-        if operation.path in STREAMING:
-            continue
         for mode, strategy in _strategies(operation, seeded).items():
+            examples = STREAM_EXAMPLES if operation.path in STREAMING else EXAMPLES[mode]
 
-            @settings(FUZZ, max_examples=EXAMPLES[mode])
+            @settings(FUZZ, max_examples=examples)
             @given(case=strategy)
             def call(case: schemathesis.Case) -> None:
                 sent[case.operation.label] += 1
+                if mode == "seeded":  # noqa: B023 (called in this iteration)
+                    seeded_sent[case.operation.label] += 1
                 case.call_and_validate(checks=CHECKS)
 
             try:
@@ -130,11 +190,29 @@ def test_fuzzed_requests_get_no_5xx_and_documented_responses(seeded: Seeded) -> 
     v1 = {label: count for label, count in sent.items() if " /v1/" in label}
     assert len(v1) == V1_OPERATIONS, sent
     assert sum(v1.values()) >= MIN_V1_CASES, sent
+    # Every route that takes an id met many real objects, not only unknown ids.
+    with_ids = [label for label in v1 if "{task_id}" in label or "{checkpoint_id}" in label]
+    assert len(with_ids) == 8, with_ids
+
+    def enough(label: str) -> int:
+        return STREAM_EXAMPLES if "/events" in label else MIN_SEEDED_CASES
+
+    short = {label: seeded_sent[label] for label in with_ids if seeded_sent[label] < enough(label)}
+    assert short == {}, f"routes that met too few real objects: {short}"
 
 
 def _strategies(
     operation: schemathesis.APIOperation, seeded: Seeded
 ) -> dict[str, st.SearchStrategy[schemathesis.Case]]:
+    if operation.path in STREAMING:  # a stream ends only once its task is final
+        return {
+            "seeded": st.one_of(
+                *(
+                    operation.as_strategy(path_parameters={"task_id": t})
+                    for t in seeded.final_task_ids
+                )
+            )
+        }
     strategies = {"positive": operation.as_strategy(schemathesis.GenerationMode.POSITIVE)}
     has_inputs = any(p.location != "header" for p in operation.iter_parameters())
     if operation.path.startswith("/v1/") and (has_inputs or operation.body):
@@ -142,6 +220,13 @@ def _strategies(
     if "{task_id}" in operation.path:
         strategies["seeded"] = st.one_of(
             *(operation.as_strategy(path_parameters={"task_id": t}) for t in seeded.task_ids)
+        )
+    elif "{checkpoint_id}" in operation.path:
+        strategies["seeded"] = st.one_of(
+            *(
+                operation.as_strategy(path_parameters={"checkpoint_id": c})
+                for c in seeded.checkpoint_ids
+            )
         )
     elif "{session_id}" in operation.path:
         strategies["seeded"] = operation.as_strategy(

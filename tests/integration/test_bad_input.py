@@ -166,6 +166,20 @@ def test_bad_list_queries_get_4xx(isolated: Isolated, query: str, status: int) -
     assert isolated.kept() == (0, 0)
 
 
+@pytest.mark.parametrize(
+    ("headers", "query"),
+    [({"Last-Event-ID": str(2**64)}, ""), ({}, f"?after={2**63}")],
+    ids=["Last-Event-ID past 64 bits", "after past 64 bits"],
+)
+def test_an_event_id_past_64_bits_gets_422(
+    isolated: Isolated, headers: dict[str, str], query: str
+) -> None:
+    """Found by the seeded fuzzing of the stream: MongoDB could not encode it (a 500)."""
+    response = isolated.http.get(f"/v1/tasks/{uuid.uuid4()}/events{query}", headers=headers)
+    assert response.status_code == 422
+    assert isolated.kept() == (0, 0)
+
+
 def test_unknown_route_uses_the_error_shape(isolated: Isolated) -> None:
     response = isolated.http.get("/v1/nothing-here")
     assert response.status_code == 404

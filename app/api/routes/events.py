@@ -18,6 +18,7 @@ from app.store import Store
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
 POLL_SECONDS = 0.25
+MAX_EVENT_ID = 2**63 - 1
 
 
 @router.get(
@@ -32,8 +33,13 @@ async def task_events(
     task_id: UUID,
     caller: Caller,
     services: ServicesDep,
-    last_event_id: Annotated[int | None, Header(alias="Last-Event-ID", ge=0)] = None,
-    after: Annotated[int | None, Query(ge=0, description="Same as Last-Event-ID.")] = None,
+    # An event id is a position in the task's event list: MongoDB's 64-bit integers bound it.
+    last_event_id: Annotated[
+        int | None, Header(alias="Last-Event-ID", ge=0, le=MAX_EVENT_ID)
+    ] = None,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_EVENT_ID, description="Same as Last-Event-ID.")
+    ] = None,
 ) -> EventSourceResponse:
     """Status changes, routing, agent runs and tool calls, with increasing ids.
 

@@ -57,7 +57,12 @@ def new_topology(env: dict[str, str]) -> Topology:
     else generated), added to the keys API_KEYS already holds, which keep working."""
     user, admin = _secret(env, "DEV_API_KEY"), _secret(env, "DEV_ADMIN_KEY")
     keys = [_configured_keys(env), f"dev:{user}", f"dev-admin:{admin}:admin"]
-    topology = Topology(env={**env, "API_KEYS": ",".join(filter(None, keys))}, api_key=user)
+    topology = Topology(
+        env={**env, "API_KEYS": ",".join(filter(None, keys))},
+        api_key=user,
+        die_with_parent=True,
+        keep_logs=True,
+    )
     topology.admin_key = admin
     return topology
 
@@ -100,7 +105,7 @@ def banner(topology: Topology) -> str:
         f"API key: {topology.api_key}   admin key (approvals, all tasks): {topology.admin_key}",
         "Stand-ins (local, not the real services):" if topology.standins else "No stand-ins.",
         *(f"  - {line}" for line in topology.standins),
-        f"Worker log: {topology.workdir / 'worker1.log'}",
+        f"Worker log: {topology.workdir / 'worker1.log'} (kept after the run)",
         "Press Ctrl-C to stop everything. For the README's Try-it commands, paste:",
         f"  export API={topology.api_url} KEY={topology.api_key}",
         BANNER_RULE,
@@ -138,6 +143,7 @@ def main() -> int:
     finally:
         topology.stop()
         print("stopped every process make run started", flush=True)
+        print(f"logs kept in {topology.workdir}", flush=True)
 
 
 if __name__ == "__main__":

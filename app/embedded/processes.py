@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import os
 import signal
 import socket
@@ -96,6 +97,15 @@ class ManagedProcess:
                 self.popen.wait()
 
 
+PR_SET_PDEATHSIG = 1  # prctl(2)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: SIGTERM when the process that started it dies (Linux)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
 def spawn(
     name: str,
     argv: Sequence[str],
@@ -103,10 +113,16 @@ def spawn(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     cwd: Path | None = None,
+    die_with_parent: bool = False,
 ) -> ManagedProcess:
-    """Start argv in its own process group, output to log_path (or inherited when None)."""
+    """Start argv in its own process group, output to log_path (or inherited when None).
+
+    `die_with_parent`: the child gets SIGTERM if this process dies, even by SIGKILL (for a
+    single-threaded parent such as the launcher; Linux only, ignored elsewhere).
+    """
     full_env = {**os.environ, **(env or {})}
     out = open(log_path, "ab") if log_path is not None else None  # noqa: SIM115
+    linux = sys.platform.startswith("linux")
     try:
         popen = subprocess.Popen(
             list(argv),
@@ -116,6 +132,7 @@ def spawn(
             stdin=subprocess.DEVNULL,
             cwd=cwd,
             start_new_session=True,
+            preexec_fn=_die_with_parent if die_with_parent and linux else None,
         )
     finally:
         if out is not None:
@@ -133,9 +150,11 @@ def spawn_module(
     env: Mapping[str, str] | None = None,
     log_path: Path | None = None,
     timeout: float = 30.0,
+    die_with_parent: bool = False,
 ) -> ManagedProcess:
     """Run `python -m module args` and, when port is given, wait until it listens there."""
-    proc = spawn(name, [sys.executable, "-m", module, *args], env=env, log_path=log_path)
+    argv = [sys.executable, "-m", module, *args]
+    proc = spawn(name, argv, env=env, log_path=log_path, die_with_parent=die_with_parent)
     if port is not None:
         try:
             proc.wait_port(host, port, timeout)

@@ -69,6 +69,9 @@ class Topology:
     standins: list[str] = field(default_factory=list)
     api_key: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     admin_key: str | None = None  # set by the launcher, which adds one to API_KEYS
+    # The launcher's: children die with it (even by SIGKILL), and logs outlive the run.
+    die_with_parent: bool = False
+    keep_logs: bool = False
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -96,6 +99,7 @@ class Topology:
             ["--port", str(port)],
             port=port,
             log_path=self._log("mongo"),
+            die_with_parent=self.die_with_parent,
         )
         self.env["MONGO_URI"] = f"mongodb://{LOCALHOST}:{port}/?directConnection=true"
         self.standins.append(f"MongoDB: wire-protocol stand-in (in-memory) on {LOCALHOST}:{port}")
@@ -112,7 +116,9 @@ class Topology:
             "--appendonly", "no",
             "--dir", str(self.workdir),
         ]  # fmt: skip
-        proc = spawn("redis", argv, log_path=self._log("redis"))
+        proc = spawn(
+            "redis", argv, log_path=self._log("redis"), die_with_parent=self.die_with_parent
+        )
         proc.wait_port(LOCALHOST, port)
         self.env["REDIS_URL"] = f"redis://{LOCALHOST}:{port}/0"
         self.standins.append(f"Redis: redis-server started on {LOCALHOST}:{port} (no persistence)")
@@ -126,6 +132,7 @@ class Topology:
             ["--port", str(port), "--latency-ms", str(latency_ms)],
             port=port,
             log_path=self._log("openai"),
+            die_with_parent=self.die_with_parent,
         )
         self.env["OPENAI_BASE_URL"] = f"http://{LOCALHOST}:{port}/v1"
         self.env["OPENAI_API_KEY"] = STANDIN_OPENAI_KEY
@@ -140,6 +147,7 @@ class Topology:
             ["--port", str(port)],
             port=port,
             log_path=self._log("tavily"),
+            die_with_parent=self.die_with_parent,
         )
         self.env["TAVILY_BASE_URL"] = f"http://{LOCALHOST}:{port}"
         self.env["TAVILY_API_KEY"] = STANDIN_TAVILY_KEY
@@ -152,7 +160,10 @@ class Topology:
             sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory",
             "--host", LOCALHOST, "--port", str(port), "--no-access-log",
         ]  # fmt: skip
-        proc = spawn("api", argv, env=self.env, log_path=self._log("api") if log_to_file else None)
+        log_path = self._log("api") if log_to_file else None
+        proc = spawn(
+            "api", argv, env=self.env, log_path=log_path, die_with_parent=self.die_with_parent
+        )
         proc.wait_port(LOCALHOST, port, timeout=60)
         self.env["API_URL"] = f"http://{LOCALHOST}:{port}"
         return self._track(proc)
@@ -169,7 +180,8 @@ class Topology:
             "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
             "--without-mingle", "--without-heartbeat",
         ]  # fmt: skip
-        proc = spawn(name, argv, env=env, log_path=self._log(name) if log_to_file else None)
+        log_path = self._log(name) if log_to_file else None
+        proc = spawn(name, argv, env=env, log_path=log_path, die_with_parent=self.die_with_parent)
         return self._track(proc)
 
     def wait_worker_ready(self, proc: ManagedProcess, timeout: float = 60.0) -> None:
@@ -213,7 +225,8 @@ class Topology:
         for proc in reversed(self.processes):
             proc.stop()
         self.processes.clear()
-        shutil.rmtree(self.workdir, ignore_errors=True)
+        if not self.keep_logs:
+            shutil.rmtree(self.workdir, ignore_errors=True)
 
 
 def environ_without_blanks() -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -113,6 +114,10 @@ def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path)
             time.sleep(0.1)
         assert [pid for pid in children if _alive(pid)] == []
         assert "stopped every process make run started" in out_path.read_text(errors="replace")
+        # The worker log the banner names is still there after the run.
+        worker_log = Path(re.search(r"^Worker log: (\S+)", banner, re.MULTILINE).group(1))
+        assert " ready." in worker_log.read_text(errors="replace")
+        shutil.rmtree(worker_log.parent)
     finally:
         if launcher.poll() is None:
             launcher.kill()
@@ -166,3 +171,36 @@ def test_a_short_dev_api_key_is_named_without_a_traceback(tmp_path: Path) -> Non
     assert code == 2
     assert "DEV_API_KEY must be at least 8 characters" in out
     assert "Traceback" not in out
+
+
+def test_a_launcher_killed_with_sigkill_takes_its_children_with_it(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
+    env.update(PORT=str(free_port()), PYTHONUNBUFFERED="1")
+    out_path = tmp_path / "make-run.out"
+    with out_path.open("wb") as out:
+        launcher = subprocess.Popen(
+            [sys.executable, "-m", "app.embedded.launcher"],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+        )
+    children: set[int] = set()
+    try:
+        wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)
+        children = _children(launcher.pid)
+        assert len(children) >= 6, "4 stand-ins, the API and a worker"
+        launcher.kill()
+        launcher.wait()
+        # Nothing is left holding ports: each child got SIGTERM when the launcher died.
+        wait_until(lambda: not any(_alive(pid) for pid in children), timeout=30, interval=0.2)
+    finally:
+        for pid in children:  # the ones this test started, should any have outlived it
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if launcher.poll() is None:
+            launcher.kill()
+            launcher.wait()
+        banner = out_path.read_text(errors="replace")
+        if found := re.search(r"^Worker log: (\S+)", banner, re.MULTILINE):
+            shutil.rmtree(Path(found.group(1)).parent, ignore_errors=True)

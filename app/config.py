@@ -27,6 +27,13 @@ def _env(name: str, default: Any = None) -> Any:
     return Field(default=default, validation_alias=AliasChoices(name))
 
 
+def _comma_list(value: object) -> object:
+    """A comma-separated variable as a list of its non-blank items (other values unchanged)."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
 class _Group(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=ENV_FILE, extra="ignore", populate_by_name=False, frozen=True
@@ -59,9 +66,7 @@ class AppSettings(_Group):
     @field_validator("cors_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
+        return _comma_list(value)
 
     @field_validator("log_level")
     @classmethod
@@ -246,10 +251,8 @@ class AgentSettings(_Group):
 
     @field_validator("approval_required_agents", mode="before")
     @classmethod
-    def _comma_list(cls, value: object) -> object:
-        if isinstance(value, str):
-            return [name.strip() for name in value.split(",") if name.strip()]
-        return value
+    def _comma_separated(cls, value: object) -> object:
+        return _comma_list(value)
 
 
 class Role(StrEnum):

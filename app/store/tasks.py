@@ -217,16 +217,8 @@ class TaskRepository:
     ) -> bool:
         """Store the router's decision (and its event) on the attempt that still owns the task."""
         decided = task_events.event("routing", {"attempt": attempt, **routing.model_dump()})
-        update = task_events.appended([*events, decided])
-        update["$set"] = {
-            "routing": routing.model_dump(),
-            "selected_agent": routing.agent_name,
-            "updated_at": utcnow(),
-        }
-        outcome = await self._tasks.update_one(
-            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}, update
-        )
-        return outcome.modified_count == 1
+        fields = {"routing": routing.model_dump(), "selected_agent": routing.agent_name}
+        return await self._set_while_owned(task_id, attempt, fields, [*events, decided])
 
     async def record_override(
         self, task_id: str, attempt: int, override: RoutingOverride, events: Events = ()
@@ -234,12 +226,16 @@ class TaskRepository:
         """A reviewer sent the task to another agent: it is the task's agent from now on, and
         `routing` keeps the router's decision beside the override."""
         data = {"attempt": attempt, **override.model_dump()}
-        update = task_events.appended([*events, task_events.event("routing_override", data)])
-        update["$set"] = {
-            "routing.override": override.model_dump(),
-            "selected_agent": override.agent_name,
-            "updated_at": utcnow(),
-        }
+        overridden = task_events.event("routing_override", data)
+        fields = {"routing.override": override.model_dump(), "selected_agent": override.agent_name}
+        return await self._set_while_owned(task_id, attempt, fields, [*events, overridden])
+
+    async def _set_while_owned(
+        self, task_id: str, attempt: int, fields: Document, events: Events
+    ) -> bool:
+        """Set fields and append events, only while `attempt` still owns the task."""
+        update = task_events.appended(events)
+        update["$set"] = {**fields, "updated_at": utcnow()}
         outcome = await self._tasks.update_one(
             {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}, update
         )

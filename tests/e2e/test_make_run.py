@@ -48,20 +48,30 @@ def _alive(pid: int) -> bool:
     return state != "Z"
 
 
-def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path) -> None:
-    port = free_port()
+def _launcher_env(**extra: str) -> dict[str, str]:
+    """This environment without the service's own settings (the launcher picks stand-ins)."""
     env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
-    # A key of the user's own (API_KEYS) keeps working beside the two the banner prints.
-    env.update(PORT=str(port), PYTHONUNBUFFERED="1", API_KEYS="mine:my-own-secret-1")
+    return {**env, "PYTHONUNBUFFERED": "1", **extra}
+
+
+def _start_launcher(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[bytes], Path]:
+    """`make run`'s launcher with its output in a file: the process and that file."""
     out_path = tmp_path / "make-run.out"
     with out_path.open("wb") as out:
         launcher = subprocess.Popen(
             [sys.executable, "-m", "app.embedded.launcher"],
-            env=env,
+            env=_launcher_env(**extra),
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
         )
+    return launcher, out_path
+
+
+def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path) -> None:
+    port = free_port()
+    # A key of the user's own (API_KEYS) keeps working beside the two the banner prints.
+    launcher, out_path = _start_launcher(tmp_path, PORT=str(port), API_KEYS="mine:my-own-secret-1")
     try:
         wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)
         banner = out_path.read_text(errors="replace")
@@ -140,11 +150,9 @@ def test_launcher_starts_redis_when_redis_url_does_not_answer() -> None:
 
 def _refused(tmp_path: Path, **extra: str) -> tuple[int, str]:
     """Run the launcher with a configuration it must refuse: exit code and everything printed."""
-    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
-    env |= {"PYTHONUNBUFFERED": "1", **extra}
     done = subprocess.run(
         [sys.executable, "-m", "app.embedded.launcher"],
-        env=env,
+        env=_launcher_env(**extra),
         cwd=tmp_path,  # no .env in reach
         capture_output=True,
         text=True,
@@ -174,17 +182,7 @@ def test_a_short_dev_api_key_is_named_without_a_traceback(tmp_path: Path) -> Non
 
 
 def test_a_launcher_killed_with_sigkill_takes_its_children_with_it(tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if k not in CONFIGURED + CONFIGURED_TOO}
-    env.update(PORT=str(free_port()), PYTHONUNBUFFERED="1")
-    out_path = tmp_path / "make-run.out"
-    with out_path.open("wb") as out:
-        launcher = subprocess.Popen(
-            [sys.executable, "-m", "app.embedded.launcher"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-        )
+    launcher, out_path = _start_launcher(tmp_path, PORT=str(free_port()))
     children: set[int] = set()
     try:
         wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)

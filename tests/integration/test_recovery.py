@@ -110,6 +110,20 @@ def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Servic
     assert len(outcomes) == 10
 
 
+def _kill_holder_then_wait(svc: Service, http: httpx.Client, task_id: str) -> dict[str, Any]:
+    """kill -9 the worker holding the task, wait for the task to end, start a new worker."""
+    victim = _worker_of(svc, task_id)
+    victim.kill()
+    task = svc.wait_final(http, task_id, timeout=30)
+    svc.replace_worker(victim)
+    return task
+
+
+def _agent_requests(svc: Service, text: str) -> list[dict[str, Any]]:
+    """The agent's LLM requests for a task (free text: no response_format, unlike the router's)."""
+    return [r for r in svc.llm_requests_about(text) if r["response_format"] is None]
+
+
 def _router_requests(svc: Service, text: str) -> int:
     """Router calls the LLM stand-in received for a task (structured output: the router's)."""
     return sum(1 for r in svc.llm_requests_about(text) if r["response_format"] is not None)
@@ -125,17 +139,15 @@ def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_rou
         task_id = svc.submit(http, text)["task_id"]
         running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
         wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
-        victim = _worker_of(svc, task_id)
-        victim.kill()
-        task = svc.wait_final(http, task_id, timeout=30)
-        svc.replace_worker(victim)
+        task = _kill_holder_then_wait(svc, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
     assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
     abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
     assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("ContentAgent", 1)]
     assert _router_requests(svc, text) == 1, "the router's answer was kept, not asked again"
-    agent_requests = [r for r in svc.llm_requests_about(text) if r["response_format"] is None]
-    assert len(agent_requests) == 1, "killed in the search: the agent's LLM call ran once"
+    assert len(_agent_requests(svc, text)) == 1, (
+        "killed in the search: the agent's LLM call ran once"
+    )
     assert task["routing"]["agent_name"] == "ContentAgent"
     assert task["usage"]["input_tokens"] > 0
 
@@ -151,22 +163,15 @@ def test_worker_killed_in_the_agents_llm_call_redoes_only_the_agent_step(svc: Se
         svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
 
         def agent_call_held() -> bool:
-            return any(
-                r["status"] is None and r["response_format"] is None
-                for r in svc.llm_requests_about(text)
-            )
+            return any(r["status"] is None for r in _agent_requests(svc, text))
 
         wait_until(agent_call_held, timeout=15)
-        victim = _worker_of(svc, task_id)
-        victim.kill()
-        task = svc.wait_final(http, task_id, timeout=30)
-        svc.replace_worker(victim)
+        task = _kill_holder_then_wait(svc, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
     assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
-    requests = svc.llm_requests_about(text)
     # The request log is the one signal of work done twice: the router once, the agent twice.
     assert _router_requests(svc, text) == 1
-    assert sum(1 for r in requests if r["response_format"] is None) == 2
+    assert len(_agent_requests(svc, text)) == 2
 
 
 def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(
@@ -177,10 +182,7 @@ def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(
         text = _text()
         task_id = svc.submit(http, text)["task_id"]
         wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        victim = _worker_of(svc, task_id)
-        victim.kill()
-        task = svc.wait_final(http, task_id, timeout=30)
-        svc.replace_worker(victim)
+        task = _kill_holder_then_wait(svc, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
     assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 2)]
     abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})

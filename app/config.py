@@ -211,6 +211,9 @@ class WorkerSettings(_Group):
     # every TASK_LEASE_SECONDS/3, so a healthy one always has answers), or whose event loop
     # lags this much, reports itself stalled in its heartbeat and its metrics.
     stall_seconds: Annotated[float, Field(gt=0)] = _env("WORKER_STALL_SECONDS", 20.0)
+    # Celery's task events (-E): what Flower and `celery events` show of tasks. Off by
+    # default, as in Celery: three more publishes per task.
+    send_task_events: bool = _env("WORKER_SEND_TASK_EVENTS", False)
 
     @property
     def lease_renew_seconds(self) -> float:

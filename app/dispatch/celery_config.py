@@ -58,7 +58,7 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         "worker_concurrency": settings.worker.concurrency,
         "worker_hijack_root_logger": False,
         "worker_redirect_stdouts": False,
-        "worker_send_task_events": False,
+        "worker_send_task_events": settings.worker.send_task_events,
         "enable_utc": True,
     }
 

@@ -62,6 +62,7 @@ def new_topology(env: dict[str, str]) -> Topology:
         api_key=user,
         die_with_parent=True,
         keep_logs=True,
+        monitored=True,
     )
     topology.admin_key = admin
     return topology
@@ -106,6 +107,7 @@ def banner(topology: Topology) -> str:
         "Stand-ins (local, not the real services):" if topology.standins else "No stand-ins.",
         *(f"  - {line}" for line in topology.standins),
         f"Worker log: {topology.workdir / 'worker1.log'} (kept after the run)",
+        f"Watch the worker with Flower: celery --broker={topology.broker_url} flower",
         "Press Ctrl-C to stop everything. For the README's Try-it commands, paste:",
         f"  export API={topology.api_url} KEY={topology.api_key}",
         BANNER_RULE,

@@ -72,6 +72,8 @@ class Topology:
     # The launcher's: children die with it (even by SIGKILL), and logs outlive the run.
     die_with_parent: bool = False
     keep_logs: bool = False
+    # Workers send heartbeats and task events, so Flower pointed at the broker sees them.
+    monitored: bool = False
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
@@ -178,8 +180,12 @@ class Topology:
         argv = [
             sys.executable, "-m", "celery", "-A", "worker.celery_app:celery_app", "worker",
             "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
-            "--without-mingle", "--without-heartbeat",
+            "--without-mingle",
         ]  # fmt: skip
+        if self.monitored:
+            env.setdefault("WORKER_SEND_TASK_EVENTS", "true")
+        else:
+            argv.append("--without-heartbeat")
         log_path = self._log(name) if log_to_file else None
         proc = spawn(name, argv, env=env, log_path=log_path, die_with_parent=self.die_with_parent)
         return self._track(proc)
@@ -219,6 +225,10 @@ class Topology:
     @property
     def api_url(self) -> str:
         return self.env["API_URL"]
+
+    @property
+    def broker_url(self) -> str:
+        return self.env.get("CELERY_BROKER_URL") or self.env["REDIS_URL"]
 
     def stop(self) -> None:
         """Stop every process, newest first."""

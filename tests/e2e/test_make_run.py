@@ -1,10 +1,12 @@
 """`make run`'s launcher: banner and keys, both sample tasks end to end, an approval with the
-admin key it prints, closing the terminal stops every child; refused configurations."""
+admin key it prints, closing the terminal stops every child; refused configurations; Flower
+sees the worker and its tasks."""
 
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import signal
 import socket
@@ -199,6 +201,69 @@ def test_a_launcher_killed_with_sigkill_takes_its_children_with_it(tmp_path: Pat
         if launcher.poll() is None:
             launcher.kill()
             launcher.wait()
+        banner = out_path.read_text(errors="replace")
+        if found := re.search(r"^Worker log: (\S+)", banner, re.MULTILINE):
+            shutil.rmtree(Path(found.group(1)).parent, ignore_errors=True)
+
+
+def test_flower_started_as_the_banner_says_sees_the_worker_and_its_tasks(tmp_path: Path) -> None:
+    port, flower_port = free_port(), free_port()
+    launcher, out_path = _start_launcher(tmp_path, PORT=str(port))
+    flower: subprocess.Popen[bytes] | None = None
+    try:
+        wait_until(lambda: "Press Ctrl-C" in out_path.read_text(errors="replace"), timeout=90)
+        banner = out_path.read_text(errors="replace")
+        command = re.search(r"^Watch the worker with Flower: (celery .+ flower)$", banner, re.M)
+        key = re.search(r"^API key: (\S+)", banner, re.MULTILINE)
+        assert command, banner
+        assert key, banner
+        # The banner's command as printed; Flower's REST API needs this switch without a login.
+        argv = [sys.executable, "-m", *shlex.split(command.group(1))]
+        argv += [f"--port={flower_port}", "--address=127.0.0.1"]
+        with (tmp_path / "flower.log").open("wb") as log:
+            flower = subprocess.Popen(
+                argv,
+                env=_launcher_env(FLOWER_UNAUTHENTICATED_API="true"),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+            )
+        flower_api = httpx.Client(base_url=f"http://127.0.0.1:{flower_port}", timeout=10)
+
+        def workers_online() -> dict[str, bool]:
+            try:
+                return dict(flower_api.get("/api/workers", params={"status": "true"}).json())
+            except httpx.HTTPError:
+                return {}
+
+        # Heartbeats: Flower lists the worker before any task ran.
+        wait_until(lambda: any(workers_online().values()), timeout=30, interval=0.5)
+        assert [name.split("@")[0] for name in workers_online()] == ["worker1"]
+
+        headers = {"X-API-Key": key[1]}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers) as http:
+            reply = http.post("/v1/agent/execute", json={"task": "Write about tea"})
+            task_id = reply.json()["task_id"]
+            url = f"/v1/tasks/{task_id}"
+            wait_until(lambda: http.get(url).json()["status"] == "completed", timeout=20)
+
+        def flower_task() -> dict[str, object]:
+            tasks = flower_api.get("/api/tasks").json()
+            return next((t for t in tasks.values() if task_id in str(t["args"])), {})
+
+        # Task events: the finished task, by the worker that ran it.
+        wait_until(lambda: flower_task().get("state") == "SUCCESS", timeout=30, interval=0.5)
+        seen = flower_task()
+        assert seen["name"] == "tasks.process"
+        assert str(seen["worker"]).startswith("worker1@")
+        assert seen["result"] == "'completed'"
+        flower_api.close()
+    finally:
+        if flower is not None:
+            flower.terminate()
+            flower.wait(timeout=30)
+        launcher.send_signal(signal.SIGINT)
+        launcher.wait(timeout=60)
         banner = out_path.read_text(errors="replace")
         if found := re.search(r"^Worker log: (\S+)", banner, re.MULTILINE):
             shutil.rmtree(Path(found.group(1)).parent, ignore_errors=True)

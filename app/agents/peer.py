@@ -45,7 +45,7 @@ class PeerState(TypedDict, total=False):
     task: str
     history: list[dict[str, Any]]
     require_approval: bool
-    routing: dict[str, Any]
+    routing: dict[str, Any] | None
     selected_agent: str | None
     needs_confirmation: bool
     output: dict[str, Any]
@@ -97,8 +97,13 @@ def _request(state: PeerState) -> AgentRequest:
 async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> PeerState:
     """Ask the peer model which agent fits (one repair attempt when the answer is invalid), then
     route: the decision, the agent chosen or the error, stored as one step with its events.
+
+    A `routing` in the input is the decision a lost attempt already stored on the task: it is
+    routed on as it is, without a new router run.
     """
     ctx = runtime.context
+    if (decided := state.get("routing")) is not None:
+        return _route_again(RoutingDecision.model_validate(decided), ctx)
     request = _request(state)
     names = ctx.registry.names
     schema = routing_schema(names)
@@ -135,6 +140,13 @@ async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> Peer
         "routing": decision.model_dump(),
         **route_to_agent(decision, ctx.min_confidence, ctx.confirm_below),
     }
+
+
+def _route_again(decision: RoutingDecision, ctx: PeerContext) -> PeerState:
+    """Route on the decision a lost attempt of this task made: the router is not asked again."""
+    if decision.override is not None:
+        return {"selected_agent": decision.override.agent_name, "needs_confirmation": False}
+    return route_to_agent(decision, ctx.min_confidence, ctx.confirm_below)
 
 
 def parse_decision(
@@ -210,7 +222,7 @@ async def confirm_routing(state: PeerState, runtime: Runtime[PeerContext]) -> Pe
     return {
         "selected_agent": chosen,
         "needs_confirmation": False,
-        "routing": {**state["routing"], "override": override.model_dump(mode="json")},
+        "routing": {**(state["routing"] or {}), "override": override.model_dump(mode="json")},
     }
 
 
@@ -243,7 +255,8 @@ def _agent_node(name: str) -> Any:
         async with ctx.runs.run(name, run_input) as run:
             output = await ctx.registry.get(name).run(request)
             run.succeed(output.model_dump())
-        await ctx.runs.flush()  # the run's end, told before the step's state is saved
+        # The run's end goes out with the attempt's next write (paused, completed or failed):
+        # the graph's state is saved only then, so a loss before it loses both together.
         return {"output": output.model_dump()}
 
     run_agent.__name__ = f"run_{name}"

@@ -44,6 +44,7 @@ from app.domain.models import (
 from app.llm import LLMClient
 from app.observability.metrics import CHECKPOINTS_CREATED
 from app.store import EventBuffer, Store, open_store
+from app.store.graph_checkpoints import NEW_THREAD
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -134,10 +135,14 @@ class Attempt:
     runs: RunRecorder
 
     @property
+    def first(self) -> bool:
+        """The task's first claim: not resumed, not recovered, so nothing was saved before it."""
+        return self.task.attempt <= 1 and self.task.resume is None and not self.task.recover
+
+    @property
     def usage_so_far(self) -> Usage | None:
-        """What the task cost, when this claim alone knows it (the first, not resumed)."""
-        alone = self.task.attempt <= 1 and self.task.resume is None and not self.task.recover
-        return self.runs.usage if alone else None
+        """What the task cost, when this claim alone knows it (the first)."""
+        return self.runs.usage if self.first else None
 
 
 async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
@@ -173,8 +178,14 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     # The graph's thread is the task: a decision resumes it where it paused, and a recovered
     # attempt continues it from the last step the lost one completed, in any process.
     config: RunnableConfig = {"configurable": {"thread_id": task.task_id}}
+    if attempt.first:
+        config["configurable"][NEW_THREAD] = True  # nothing saved yet: no read for it
     graph_input = await _graph_input(deps, task, config)
-    run = asyncio.create_task(deps.graph.ainvoke(graph_input, config, context=context))
+    # State is saved when the run stops (done, paused for a person, or failed): one write. A
+    # lost attempt is recovered from the routing stored on the task (see _graph_input).
+    run = asyncio.create_task(
+        deps.graph.ainvoke(graph_input, config, context=context, durability="exit")
+    )
     watch = asyncio.create_task(_watch(deps, task, run))
     try:
         final: dict[str, Any] = await asyncio.wait_for(
@@ -212,11 +223,18 @@ async def _graph_input(
         if snapshot.next and not snapshot.interrupts:
             log.info("task_recovered", next_steps=list(snapshot.next))
             return None  # continue the saved run: completed steps are not run again
-    history = await deps.store.messages.recent(
-        task.owner,
-        task.session_id,
-        deps.settings.agents.session_history_messages,
-        before=task.task_id,
+    # The graph saves its state when a run stops (durability="exit"): a lost attempt saved
+    # nothing, but the decision its router stored on the task is routed on without asking again.
+    recovered = task.routing if task.recover else None
+    history = (
+        []
+        if task.new_session
+        else await deps.store.messages.recent(
+            task.owner,
+            task.session_id,
+            deps.settings.agents.session_history_messages,
+            before=task.task_id,
+        )
     )
     return {
         "task_id": task.task_id,
@@ -224,6 +242,7 @@ async def _graph_input(
         "task": task.task,
         "history": [m.model_dump(mode="json") for m in history],
         "require_approval": task.require_approval,
+        "routing": recovered.model_dump(mode="json") if recovered is not None else None,
     }
 
 

@@ -108,6 +108,7 @@ async def _submit(
         task_id=task_id,
         owner=owner,
         session_id=session_id or str(uuid.uuid4()),
+        new_session=session_id is None,
         task=text,
         status=TaskStatus.QUEUED,
         attempt=1,  # the attempt it is queued for; a retry or a lost worker queues the next

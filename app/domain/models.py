@@ -115,6 +115,8 @@ class Task(_Doc):
     task_id: str = Field(alias="_id")
     owner: str
     session_id: str
+    # The API opened the session for this task (none was given): it has no earlier turns.
+    new_session: bool = False
     task: str
     status: TaskStatus
     selected_agent: str | None = None

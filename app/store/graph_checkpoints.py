@@ -32,6 +32,9 @@ _CHECKPOINT_KEY = [
     ("checkpoint_id", ASCENDING),
 ]
 _NEWEST_FIRST = [("checkpoint_id", DESCENDING)]
+# A `configurable` key of the caller's: the thread is new (it knows nothing was saved for it),
+# so loading its latest checkpoint answers None without a read.
+NEW_THREAD = "new_thread"
 
 
 def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableConfig:
@@ -77,6 +80,8 @@ class MongoCheckpointSaver(BaseCheckpointSaver[str]):
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint `config` names by id, or the thread's latest in its namespace."""
         conf = config["configurable"]
+        if conf.get(NEW_THREAD):
+            return None
         query: Document = {
             "thread_id": conf["thread_id"],
             "checkpoint_ns": conf.get("checkpoint_ns", ""),

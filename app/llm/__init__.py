@@ -1,7 +1,7 @@
-"""Every LLM call goes through here: a chat model per role, retries, breaker, usage, errors."""
+"""Every LLM call goes through here: a model per role, retries, breaker, usage, errors."""
 
 from app.llm.client import LLMClient, LLMReply, StructuredReply
 from app.llm.errors import CircuitOpen
-from app.llm.factory import ChatModelFactory, Role
+from app.llm.factory import ChatEndpoint, Role
 
-__all__ = ["ChatModelFactory", "CircuitOpen", "LLMClient", "LLMReply", "Role", "StructuredReply"]
+__all__ = ["ChatEndpoint", "CircuitOpen", "LLMClient", "LLMReply", "Role", "StructuredReply"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -12,10 +13,10 @@ from typing import Any
 import openai
 import structlog
 from langchain_core.exceptions import OutputParserException
-from langchain_core.messages import AIMessage, BaseMessage
+from langchain_core.messages import BaseMessage, convert_to_openai_messages
 from langchain_core.output_parsers import JsonOutputParser
-from langchain_core.runnables import Runnable
 from langchain_core.utils.function_calling import convert_to_openai_function
+from openai.types.chat import ChatCompletion
 from purgatory import AsyncCircuitBreakerFactory
 from purgatory.domain.model import OpenedState
 from tenacity import (
@@ -30,7 +31,7 @@ from tenacity import (
 from app.config import LLMSettings
 from app.domain.models import Usage
 from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
-from app.llm.factory import ChatModelFactory, Role
+from app.llm.factory import ChatEndpoint, Role
 from app.llm.usage import usage_of
 from app.observability.metrics import (
     CIRCUIT_STATE,
@@ -50,13 +51,9 @@ _JSON = JsonOutputParser()
 class LLMReply:
     """A chat answer with what it cost."""
 
-    message: AIMessage
+    text: str
     usage: Usage
     model: str
-
-    @property
-    def text(self) -> str:
-        return self.message.text
 
 
 @dataclass(frozen=True)
@@ -109,16 +106,41 @@ def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     return _response_format_of(json.dumps(schema))
 
 
-def parse_structured(message: AIMessage) -> tuple[Any, str | None]:
+def answer_text(completion: ChatCompletion) -> str:
+    """The text of the first choice ("" when there is none)."""
+    if not completion.choices:
+        return ""
+    return completion.choices[0].message.content or ""
+
+
+def parse_structured(completion: ChatCompletion) -> tuple[Any, str | None]:
     """The JSON object in a structured answer, or why there is none (refusal, filter, bad JSON)."""
-    if refusal := message.additional_kwargs.get("refusal"):
+    if not completion.choices:
+        return None, "the answer has no choices"
+    choice = completion.choices[0]
+    if refusal := choice.message.refusal:
         return None, f"the model refused: {refusal}"
-    if message.response_metadata.get("finish_reason") == "content_filter":
+    if choice.finish_reason == "content_filter":
         return None, "the model's output was stopped by a content filter"
     try:
-        return _JSON.parse(message.text), None
+        return _JSON.parse(choice.message.content or ""), None
     except OutputParserException as exc:
         return None, str(exc)
+
+
+# OpenAI's reasoning models take the system prompt as a `developer` message (as langchain-openai
+# sends it to them).
+_REASONING_MODEL = re.compile(r"^o\d")
+
+
+def openai_messages(model: str, messages: Sequence[BaseMessage]) -> list[dict[str, Any]]:
+    """`messages` in the chat-completions format, for `model`."""
+    converted: list[dict[str, Any]] = convert_to_openai_messages(list(messages))
+    if _REASONING_MODEL.match(model):
+        for message in converted:
+            if message["role"] == "system":
+                message["role"] = "developer"
+    return converted
 
 
 def _preview(text: str) -> str:
@@ -128,9 +150,9 @@ def _preview(text: str) -> str:
 class LLMClient:
     """The one way the agents talk to a model; policies come from settings."""
 
-    def __init__(self, settings: LLMSettings, factory: ChatModelFactory | None = None):
+    def __init__(self, settings: LLMSettings, endpoint: ChatEndpoint | None = None):
         self._settings = settings
-        self._factory = factory or ChatModelFactory(settings)
+        self._endpoint = endpoint or ChatEndpoint(settings)
         self._breakers = AsyncCircuitBreakerFactory(
             default_threshold=settings.breaker_failures,
             default_ttl=settings.breaker_reset_seconds,
@@ -142,44 +164,40 @@ class LLMClient:
         self._breakers.add_listener(_breaker_changed)
 
     def model_name(self, role: Role) -> str:
-        return self._factory.model_name(role)
+        return self._endpoint.model_name(role)
 
     def warm_up(self) -> None:
         """Build the HTTP clients now rather than on the first task."""
-        self._factory.warm_up()
+        self._endpoint.warm_up()
 
     async def aclose(self) -> None:
         """Close the models' HTTP connections."""
-        await self._factory.aclose()
+        await self._endpoint.aclose()
 
     async def chat(self, role: Role, messages: Sequence[BaseMessage]) -> LLMReply:
         """A free-text answer."""
         model = self.model_name(role)
-        result = await self._call(role, self._factory.chat_model(role), messages)
-        assert isinstance(result, AIMessage)
-        return LLMReply(result, self._usage(result, model, role), model)
+        completion = await self._call(role, messages)
+        return LLMReply(answer_text(completion), self._usage(completion, model, role), model)
 
     async def structured(
         self, role: Role, messages: Sequence[BaseMessage], schema: dict[str, Any]
     ) -> StructuredReply:
         """An answer constrained to a JSON schema (response_format json_schema, strict)."""
         model = self.model_name(role)
-        # The request with_structured_output(schema, method="json_schema", strict=True) makes,
-        # without its five nested runnables (they doubled the CPU of a routing call).
-        runnable = self._factory.chat_model(role).bind(response_format=response_format(schema))
-        raw = await self._call(role, runnable, messages)
-        assert isinstance(raw, AIMessage)
-        parsed, error = parse_structured(raw)
+        # The request with_structured_output(schema, method="json_schema", strict=True) makes.
+        completion = await self._call(role, messages, response_format(schema))
+        parsed, error = parse_structured(completion)
         return StructuredReply(
             parsed=parsed,
             parsing_error=error,
-            raw_text=raw.text,
-            usage=self._usage(raw, model, role),
+            raw_text=answer_text(completion),
+            usage=self._usage(completion, model, role),
             model=model,
         )
 
-    def _usage(self, message: AIMessage, model: str, role: Role) -> Usage:
-        usage = usage_of(message, self._settings.prices.get(model))
+    def _usage(self, completion: ChatCompletion, model: str, role: Role) -> Usage:
+        usage = usage_of(completion.usage, self._settings.prices.get(model))
         LLM_TOKENS.labels(model, role.value, "input").inc(usage.input_tokens)
         LLM_TOKENS.labels(model, role.value, "output").inc(usage.output_tokens)
         LLM_COST.labels(model, role.value).inc(usage.cost_usd)
@@ -189,10 +207,16 @@ class LLMClient:
         return usage
 
     async def _call(
-        self, role: Role, runnable: Runnable[Any, Any], messages: Sequence[BaseMessage]
-    ) -> Any:
+        self,
+        role: Role,
+        messages: Sequence[BaseMessage],
+        response_format: dict[str, Any] | None = None,
+    ) -> ChatCompletion:
         settings = self._settings
         model = self.model_name(role)
+        request: dict[str, Any] = {"model": model, "messages": openai_messages(model, messages)}
+        if response_format is not None:
+            request["response_format"] = response_format
         circuit = f"{settings.endpoint}|{model}"
         retrying = AsyncRetrying(
             stop=stop_after_attempt(settings.max_attempts)
@@ -209,7 +233,7 @@ class LLMClient:
         try:
             async for attempt in retrying:
                 with attempt:
-                    return await self._attempt(role, runnable, messages, circuit, attempt)
+                    return await self._attempt(role, request, messages, circuit, attempt)
         except OpenedState as exc:
             raise CircuitOpen(settings.endpoint, model) from exc
         except openai.OpenAIError as exc:
@@ -219,11 +243,11 @@ class LLMClient:
     async def _attempt(
         self,
         role: Role,
-        runnable: Runnable[Any, Any],
+        request: dict[str, Any],
         messages: Sequence[BaseMessage],
         circuit: str,
         attempt: Any,
-    ) -> Any:
+    ) -> ChatCompletion:
         model = self.model_name(role)
         tool_input = {
             "model": model,
@@ -235,13 +259,14 @@ class LLMClient:
         breaker = await self._breakers.get_breaker(circuit)
         try:
             async with tool_call("llm", tool_input) as call, breaker:
-                result = await runnable.ainvoke(list(messages))
-                if isinstance(result, AIMessage) and result.usage_metadata is not None:
-                    meta = result.usage_metadata
+                result: ChatCompletion = await self._endpoint.client.chat.completions.create(
+                    **request
+                )
+                if result.usage is not None:
                     call.output = {
-                        "input_tokens": meta["input_tokens"],
-                        "output_tokens": meta["output_tokens"],
-                        "text": _preview(result.text),
+                        "input_tokens": result.usage.prompt_tokens,
+                        "output_tokens": result.usage.completion_tokens,
+                        "text": _preview(answer_text(result)),
                     }
         except Exception as exc:
             outcome = _outcome(exc)

@@ -1,12 +1,10 @@
-"""The chat model for a role (peer, content, code), over the OpenAI chat-completions protocol."""
+"""The OpenAI client and the model for a role (peer, content, code), over chat completions."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-from langchain_core.language_models import BaseChatModel
-from langchain_openai import ChatOpenAI
-from openai import DefaultAioHttpClient
+from openai import AsyncOpenAI, DefaultAioHttpClient
 
 from app.config import LLMSettings
 
@@ -17,12 +15,12 @@ class Role(StrEnum):
     CODE = "code"
 
 
-class ChatModelFactory:
-    """Builds one chat model per role from settings; any OpenAI-compatible endpoint can serve."""
+class ChatEndpoint:
+    """One OpenAI client for every role; any OpenAI-compatible endpoint can serve."""
 
     def __init__(self, settings: LLMSettings):
         self._settings = settings
-        self._models: dict[Role, ChatOpenAI] = {}
+        self._client: AsyncOpenAI | None = None
         # One connection pool for every role, on aiohttp (the SDK's `aiohttp` extra): about
         # half the CPU per call of the default httpx transport under many concurrent calls.
         self._http = DefaultAioHttpClient(timeout=settings.timeout_seconds)
@@ -35,26 +33,26 @@ class ChatModelFactory:
             Role.CODE: self._settings.code_model,
         }[role]
 
-    def warm_up(self) -> None:
-        """Build every role's client now, so the first tasks do not pay for it."""
-        for role in Role:
-            self.chat_model(role)
-
-    async def aclose(self) -> None:
-        """Close the connection pool the models share."""
-        await self._http.aclose()
-
-    def chat_model(self, role: Role) -> BaseChatModel:
-        """The chat model for `role` (built once, reused: it holds the HTTP connection pool)."""
-        if role not in self._models:
+    @property
+    def client(self) -> AsyncOpenAI:
+        """The SDK client (built once, reused: it holds the HTTP connection pool)."""
+        if self._client is None:
             settings = self._settings
-            self._models[role] = ChatOpenAI(
-                model=self.model_name(role),
+            key = settings.api_key.get_secret_value() if settings.api_key else None
+            self._client = AsyncOpenAI(
+                api_key=key,
                 base_url=settings.base_url,
-                api_key=settings.api_key,
                 timeout=settings.timeout_seconds,
                 # Retries are ours (app/llm/client.py): one policy, counted and bounded.
                 max_retries=0,
-                http_async_client=self._http,
+                http_client=self._http,
             )
-        return self._models[role]
+        return self._client
+
+    def warm_up(self) -> None:
+        """Build the client now, so the first tasks do not pay for it."""
+        _ = self.client
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()

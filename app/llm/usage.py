@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage, BaseMessage
+from openai.types import CompletionUsage
 
 from app.config import ModelPrice
 from app.domain.models import Usage
 
 
-def usage_of(message: BaseMessage, price: ModelPrice | None) -> Usage:
+def usage_of(reported: CompletionUsage | None, price: ModelPrice | None) -> Usage:
     """Input/output tokens the provider reported for one response, and their cost."""
-    if not isinstance(message, AIMessage) or message.usage_metadata is None:
+    if reported is None:
         return Usage()
-    meta = message.usage_metadata
-    inputs, outputs = meta["input_tokens"], meta["output_tokens"]
+    inputs, outputs = reported.prompt_tokens, reported.completion_tokens
     cost = 0.0 if price is None else (inputs * price.input + outputs * price.output) / 1_000_000
     return Usage(input_tokens=inputs, output_tokens=outputs, cost_usd=round(cost, 8))

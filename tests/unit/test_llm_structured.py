@@ -1,12 +1,34 @@
-"""How a structured answer becomes (parsed, parsing_error), without nested runnables."""
+"""How a request is written and a structured answer becomes (parsed, parsing_error)."""
 
 from __future__ import annotations
 
-from langchain_core.messages import AIMessage
+from typing import Any
+
+from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.utils.function_calling import convert_to_openai_function
+from openai.types.chat import ChatCompletion
 
 from app.agents.peer import routing_schema
-from app.llm.client import parse_structured, response_format
+from app.llm.client import answer_text, openai_messages, parse_structured, response_format
+
+
+def completion(content: str | None, finish_reason: str = "stop", **message: Any) -> ChatCompletion:
+    """A chat completion as the SDK parses one from the wire."""
+    return ChatCompletion.model_validate(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 0,
+            "model": "gpt-4.1-mini",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": finish_reason,
+                    "message": {"role": "assistant", "content": content, **message},
+                }
+            ],
+        }
+    )
 
 
 def test_response_format_is_the_strict_json_schema_with_structured_output_sends() -> None:
@@ -21,7 +43,7 @@ def test_response_format_is_the_strict_json_schema_with_structured_output_sends(
 
 
 def test_json_answer_parses() -> None:
-    message = AIMessage('{"agent_name": "CodeAgent", "confidence": 0.9, "reasoning": "code"}')
+    message = completion('{"agent_name": "CodeAgent", "confidence": 0.9, "reasoning": "code"}')
     assert parse_structured(message) == (
         {"agent_name": "CodeAgent", "confidence": 0.9, "reasoning": "code"},
         None,
@@ -29,23 +51,47 @@ def test_json_answer_parses() -> None:
 
 
 def test_fenced_json_parses_as_langchain_json_parser_does() -> None:
-    message = AIMessage('```json\n{"agent_name": "ContentAgent"}\n```')
+    message = completion('```json\n{"agent_name": "ContentAgent"}\n```')
     assert parse_structured(message) == ({"agent_name": "ContentAgent"}, None)
 
 
 def test_text_that_is_not_json_is_a_parsing_error() -> None:
-    parsed, error = parse_structured(AIMessage("I would pick the code agent."))
+    parsed, error = parse_structured(completion("I would pick the code agent."))
     assert parsed is None
     assert error is not None
     assert "Invalid json output" in error
 
 
 def test_refusal_and_content_filter_are_parsing_errors() -> None:
-    refused = AIMessage("", additional_kwargs={"refusal": "I can't help with that."})
+    refused = completion(None, refusal="I can't help with that.")
     assert parse_structured(refused) == (None, "the model refused: I can't help with that.")
-    filtered = AIMessage(
-        '{"agent_name": "Co', response_metadata={"finish_reason": "content_filter"}
-    )
+    filtered = completion('{"agent_name": "Co', finish_reason="content_filter")
     parsed, error = parse_structured(filtered)
     assert parsed is None
     assert error == "the model's output was stopped by a content filter"
+
+
+def test_an_answer_without_choices_is_a_parsing_error_and_no_text() -> None:
+    empty = completion("unused").model_copy(update={"choices": []})
+    assert parse_structured(empty) == (None, "the answer has no choices")
+    assert answer_text(empty) == ""
+
+
+def test_messages_are_sent_in_the_chat_completions_format() -> None:
+    turns = [
+        SystemMessage("route"),
+        HumanMessage("earlier"),
+        AIMessage("answer"),
+        HumanMessage("now"),
+    ]
+    assert openai_messages("gpt-4.1-mini", turns) == [
+        {"role": "system", "content": "route"},
+        {"role": "user", "content": "earlier"},
+        {"role": "assistant", "content": "answer"},
+        {"role": "user", "content": "now"},
+    ]
+
+
+def test_reasoning_models_get_the_system_prompt_as_a_developer_message() -> None:
+    sent = openai_messages("o3-mini", [SystemMessage("write code"), HumanMessage("task")])
+    assert [m["role"] for m in sent] == ["developer", "user"]

@@ -44,7 +44,7 @@ from app.domain.models import (
 from app.llm import LLMClient
 from app.observability.metrics import CHECKPOINTS_CREATED
 from app.store import EventBuffer, Store, open_store
-from app.store.graph_checkpoints import NEW_THREAD
+from app.store.graph_checkpoints import NEW_THREAD, HeldSaves
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -133,6 +133,7 @@ class Attempt:
     task: Task
     events: EventBuffer
     runs: RunRecorder
+    graph_saves: HeldSaves = field(default_factory=HeldSaves)
 
     @property
     def first(self) -> bool:
@@ -180,12 +181,15 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     config: RunnableConfig = {"configurable": {"thread_id": task.task_id}}
     if attempt.first:
         config["configurable"][NEW_THREAD] = True  # nothing saved yet: no read for it
-    graph_input = await _graph_input(deps, task, config)
-    # State is saved when the run stops (done, paused for a person, or failed): one write. A
-    # lost attempt is recovered from the routing stored on the task (see _graph_input).
-    run = asyncio.create_task(
-        deps.graph.ainvoke(graph_input, config, context=context, durability="exit")
-    )
+    graph_input = await _graph_input(deps, task)
+    # The graph's state is stored only when the run pauses for a person (a resume needs it):
+    # every other ending is recorded on the task, and the successor of a lost or deferred
+    # attempt routes on the decision stored there (see _graph_input). LangGraph hands the state
+    # over once, when the run stops (durability="exit"); the saver holds it until then.
+    with deps.store.graph_checkpoints.holding() as attempt.graph_saves:
+        run = asyncio.create_task(
+            deps.graph.ainvoke(graph_input, config, context=context, durability="exit")
+        )
     watch = asyncio.create_task(_watch(deps, task, run))
     try:
         final: dict[str, Any] = await asyncio.wait_for(
@@ -211,21 +215,17 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     return await _finish(deps, attempt, final)
 
 
-async def _graph_input(
-    deps: WorkerDeps, task: Task, config: RunnableConfig
-) -> PeerState | Command[Any] | None:
-    """What the graph starts from: a decision, the unfinished run it left, or the task."""
+async def _graph_input(deps: WorkerDeps, task: Task) -> PeerState | Command[Any]:
+    """What the graph starts from: a decision on its pause, or the task."""
     if task.resume is not None:
         log.info("task_resumed", checkpoint_id=task.resume["checkpoint_id"])
         return Command(resume=task.resume["value"])
-    if task.recover:
-        snapshot = await deps.graph.aget_state(config)
-        if snapshot.next and not snapshot.interrupts:
-            log.info("task_recovered", next_steps=list(snapshot.next))
-            return None  # continue the saved run: completed steps are not run again
-    # The graph saves its state when a run stops (durability="exit"): a lost attempt saved
-    # nothing, but the decision its router stored on the task is routed on without asking again.
+    # Only a pause stores the graph's state (see _process). The successor of a lost or deferred
+    # attempt starts again, routed on the decision the router stored on the task, if it made one:
+    # the router is not asked twice.
     recovered = task.routing if task.recover else None
+    if recovered is not None:
+        log.info("task_recovered", agent_name=recovered.agent_name)
     history = (
         []
         if task.new_session
@@ -295,6 +295,7 @@ async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
 async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> Outcome:
     task = attempt.task
     if final.get("__interrupt__"):
+        await deps.store.graph_checkpoints.keep(attempt.graph_saves)
         return await _pause(deps, attempt, final["__interrupt__"][0].value)
     if "error" in final:
         return await _fail(deps, attempt, final["error"]["type"], final["error"]["message"])

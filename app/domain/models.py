@@ -135,7 +135,7 @@ class Task(_Doc):
     # Set when a decision releases the task: what the paused graph resumes with.
     resume: dict[str, Any] | None = None
     # Set when an attempt ended without an answer (its worker was lost, or it was deferred):
-    # the next attempt continues the graph from its last completed step.
+    # the next attempt routes on the decision the router stored here (`routing`), if it made one.
     recover: bool = False
     worker_id: str | None = None
     lease_expires_at: datetime | None = None

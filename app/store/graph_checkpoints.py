@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from bson import Binary
@@ -47,6 +50,19 @@ def _config(thread_id: str, checkpoint_ns: str, checkpoint_id: str) -> RunnableC
     }
 
 
+@dataclass
+class HeldSaves:
+    """What a held run asked to save, in memory: its latest checkpoint and that one's writes."""
+
+    checkpoint: tuple[RunnableConfig, Checkpoint, CheckpointMetadata, ChannelVersions] | None = None
+    writes: list[tuple[RunnableConfig, Sequence[tuple[str, Any]], str, str]] = field(
+        default_factory=list
+    )
+
+
+_HELD: ContextVar[HeldSaves | None] = ContextVar("held_graph_saves", default=None)
+
+
 def _async_only(method: str) -> NoReturn:
     raise NotImplementedError(
         f"MongoCheckpointSaver is async-only: call a{method} (run graphs with ainvoke/astream)."
@@ -76,6 +92,30 @@ class MongoCheckpointSaver(BaseCheckpointSaver[str]):
             unique=True,
             name="write_key",
         )
+
+    @contextmanager
+    def holding(self) -> Iterator[HeldSaves]:
+        """Graph runs started inside keep what they save in memory, until `keep` stores it.
+
+        For a caller that needs a run's state only in some endings (a pause for a person) and
+        records every other ending elsewhere: those runs then cost no write here.
+        """
+        held = HeldSaves()
+        token = _HELD.set(held)
+        try:
+            yield held
+        finally:
+            _HELD.reset(token)
+
+    async def keep(self, held: HeldSaves) -> None:
+        """Store a held run's last checkpoint, then the writes made against it."""
+        if held.checkpoint is None:
+            return
+        config, checkpoint, metadata, new_versions = held.checkpoint
+        stored = await self._put(config, checkpoint, metadata, new_versions)
+        for write_config, writes, task_id, task_path in held.writes:
+            if write_config["configurable"].get("checkpoint_id") == checkpoint["id"]:
+                await self._put_writes(stored, writes, task_id, task_path)
 
     async def aget_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
         """The checkpoint `config` names by id, or the thread's latest in its namespace."""
@@ -128,6 +168,19 @@ class MongoCheckpointSaver(BaseCheckpointSaver[str]):
         new_versions: ChannelVersions,
     ) -> RunnableConfig:
         """Store a checkpoint (an upsert: replaying the same put leaves one document)."""
+        if (held := _HELD.get()) is not None:
+            held.checkpoint, held.writes = (config, checkpoint, metadata, new_versions), []
+            conf = config["configurable"]
+            return _config(conf["thread_id"], conf.get("checkpoint_ns", ""), checkpoint["id"])
+        return await self._put(config, checkpoint, metadata, new_versions)
+
+    async def _put(
+        self,
+        config: RunnableConfig,
+        checkpoint: Checkpoint,
+        metadata: CheckpointMetadata,
+        new_versions: ChannelVersions,
+    ) -> RunnableConfig:
         # new_versions is not needed: channel values live inline in the checkpoint, not in
         # per-version blobs as in InMemorySaver, so there is nothing to store per channel.
         conf = config["configurable"]
@@ -158,6 +211,18 @@ class MongoCheckpointSaver(BaseCheckpointSaver[str]):
         document, inserted once), while each special one (error, interrupt, resume, scheduled)
         takes the latest value (a document per kind, replaced).
         """
+        if (held := _HELD.get()) is not None:
+            held.writes.append((config, writes, task_id, task_path))
+            return
+        await self._put_writes(config, writes, task_id, task_path)
+
+    async def _put_writes(
+        self,
+        config: RunnableConfig,
+        writes: Sequence[tuple[str, Any]],
+        task_id: str,
+        task_path: str,
+    ) -> None:
         conf = config["configurable"]
         key = {
             "thread_id": conf["thread_id"],

@@ -263,7 +263,7 @@ class TaskRepository:
     ) -> bool:
         """Give a processing task back to the queue (deferred), keeping why in last_error.
 
-        The next attempt continues the graph from its last completed step (`recover`).
+        The next attempt routes on the decision stored on the task, if any (`recover`).
         """
         now = utcnow()
         task = await self._transition(
@@ -462,7 +462,7 @@ class TaskRepository:
     async def reclaim(self, task: Task, now: datetime) -> bool:
         """Take an expired attempt back to the queue (only if it is still the expired one).
 
-        The next attempt continues the graph from its last completed step (`recover`).
+        The next attempt routes on the decision stored on the task, if any (`recover`).
         """
         reclaimed = await self._transition(
             {"_id": task.task_id, "attempt": task.attempt, "lease_expires_at": {"$lt": now}},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import operator
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -148,6 +149,42 @@ async def test_resume_in_another_process_continues_after_the_interrupt(
     latest = await saver.aget_tuple(config)
     assert latest is not None
     assert latest.checkpoint["channel_values"]["result"] == "published=yes"
+
+
+async def test_a_held_run_stores_only_what_is_kept_and_the_kept_pause_resumes_elsewhere(
+    mongo_uri: str, db: AsyncDatabase[Doc], saver: MongoCheckpointSaver, node_runs: list[str]
+) -> None:
+    config = thread("held")
+    graph = build_graph(saver)
+    with saver.holding() as held:
+        run = asyncio.create_task(
+            graph.ainvoke({"counter": 0, "calls": []}, config, durability="exit")
+        )
+    paused = await run
+    assert [item.value for item in paused["__interrupt__"]] == [QUESTION]
+    # The run handed over its state when it stopped; nothing is stored until it is kept.
+    assert held.checkpoint is not None
+    assert await db[CHECKPOINTS].count_documents({}) == 0
+    assert await db[WRITES].count_documents({}) == 0
+    await saver.keep(held)
+    assert await db[CHECKPOINTS].count_documents({"thread_id": "held"}) == 1
+
+    # Another worker resumes from what was kept; its own run, not held, is stored as it goes.
+    other_client = open_client(mongo_uri)
+    try:
+        other_saver = MongoCheckpointSaver(other_client[db.name])
+        done = await build_graph(other_saver).ainvoke(Command(resume="yes"), config)
+    finally:
+        await other_client.close()
+    assert done["result"] == "published=yes"
+    assert node_runs == ["prepare", "ask", "ask", "finish"]
+
+    # A held run that is not kept leaves the store as it was.
+    stored = await db[CHECKPOINTS].count_documents({})
+    with saver.holding():
+        await build_graph(saver).ainvoke({"counter": 0, "calls": []}, thread("dropped"))
+    assert await db[CHECKPOINTS].count_documents({}) == stored
+    assert await saver.aget_tuple(thread("dropped")) is None
 
 
 async def test_reads_return_what_the_graph_stored(

@@ -18,7 +18,7 @@ from tests.support import Service, running_service, wait_until
 # What a ContentAgent task without approval policies and a CodeAgent one cost today, in a
 # session given by the caller (the data-path issue asked for at most 30 and 26); a task without
 # one has no earlier turns to read: one command less. A change that adds a command fails here.
-MAX_COMMANDS = {"ContentAgent": 18, "CodeAgent": 16}
+MAX_COMMANDS = {"ContentAgent": 17, "CodeAgent": 15}
 TASKS = {
     "ContentAgent": "Write a blog post about tidal power, part {n}",
     "CodeAgent": "Write a Python function that merges two sorted lists, variant {n}",

@@ -49,7 +49,7 @@ class PeerState(TypedDict, total=False):
     selected_agent: str | None
     needs_confirmation: bool
     output: dict[str, Any]
-    error: dict[str, str]
+    error: dict[str, str] | None
 
 
 @dataclass(frozen=True)

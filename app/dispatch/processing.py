@@ -12,7 +12,7 @@ from typing import Any
 
 import structlog
 from langchain_core.runnables import RunnableConfig
-from langgraph.types import Command
+from langgraph.types import Command, Interrupt
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 
@@ -219,7 +219,11 @@ async def _graph_input(deps: WorkerDeps, task: Task) -> PeerState | Command[Any]
     """What the graph starts from: a decision on its pause, or the task."""
     if task.resume is not None:
         log.info("task_resumed", checkpoint_id=task.resume["checkpoint_id"])
-        return Command(resume=task.resume["value"])
+        value, interrupt_id = task.resume["value"], task.resume.get("interrupt_id")
+        # Named, the decision goes to its own interrupt only: should the thread hold a later
+        # one (stored by an attempt lost before it recorded that pause), the graph pauses
+        # there again instead of taking this decision for it.
+        return Command(resume={interrupt_id: value} if interrupt_id else value)
     # Only a pause stores the graph's state (see _process). The successor of a lost or deferred
     # attempt starts again, routed on the decision the router stored on the task, if it made one:
     # the router is not asked twice.
@@ -243,6 +247,7 @@ async def _graph_input(deps: WorkerDeps, task: Task) -> PeerState | Command[Any]
         "history": [m.model_dump(mode="json") for m in history],
         "require_approval": task.require_approval,
         "routing": recovered.model_dump(mode="json") if recovered is not None else None,
+        "error": None,  # the thread may hold an earlier run's
     }
 
 
@@ -296,8 +301,8 @@ async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> 
     task = attempt.task
     if final.get("__interrupt__"):
         await deps.store.graph_checkpoints.keep(attempt.graph_saves)
-        return await _pause(deps, attempt, final["__interrupt__"][0].value)
-    if "error" in final:
+        return await _pause(deps, attempt, final["__interrupt__"][0])
+    if final.get("error"):
         return await _fail(deps, attempt, final["error"]["type"], final["error"]["message"])
     output = AgentOutput.model_validate(final["output"])
     result = TaskResult.model_validate(output.model_dump())
@@ -346,9 +351,10 @@ async def _defer(deps: WorkerDeps, attempt: Attempt, exc: AgentError) -> Outcome
     return Outcome.DEFERRED
 
 
-async def _pause(deps: WorkerDeps, attempt: Attempt, request: dict[str, Any]) -> Outcome:
+async def _pause(deps: WorkerDeps, attempt: Attempt, interrupt: Interrupt) -> Outcome:
     """The graph stopped at an interrupt: record the checkpoint, free the worker slot."""
     task = attempt.task
+    request: dict[str, Any] = interrupt.value
     now = utcnow()
     stage = CheckpointStage(request["stage"])
     checkpoint = Checkpoint(
@@ -360,6 +366,7 @@ async def _pause(deps: WorkerDeps, attempt: Attempt, request: dict[str, Any]) ->
         stage=stage,
         reason=request["reason"],
         payload=request,
+        interrupt_id=interrupt.id,
         status=CheckpointStatus.PENDING,
         created_at=now,
         deadline=now + timedelta(seconds=deps.settings.agents.checkpoint_timeout_seconds),

@@ -226,6 +226,9 @@ class Checkpoint(_Doc):
     stage: CheckpointStage
     reason: str
     payload: dict[str, Any]
+    # The graph's interrupt the decision answers: a resume names it, so it cannot be taken by
+    # a later interrupt of the same thread.
+    interrupt_id: str | None = None
     status: CheckpointStatus
     created_at: datetime
     deadline: datetime

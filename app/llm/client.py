@@ -29,6 +29,7 @@ from tenacity import (
 )
 
 from app.config import LLMSettings
+from app.domain.errors import AgentError
 from app.domain.models import Usage
 from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
 from app.llm.factory import ChatEndpoint, Role
@@ -104,6 +105,23 @@ def _response_format_of(schema_json: str) -> dict[str, Any]:
 def response_format(schema: dict[str, Any]) -> dict[str, Any]:
     """OpenAI's strict json_schema response format for `schema` (built once per schema)."""
     return _response_format_of(json.dumps(schema))
+
+
+def _check_completion(result: object) -> None:
+    """A 200 that carries no completion (an error body, no choices, not JSON) is a failure of
+    the provider, not an empty answer."""
+    if not isinstance(result, ChatCompletion):
+        raise AgentError(
+            "LLM_UNAVAILABLE", "The LLM provider answered without JSON.", deferrable=True
+        )
+    error = (result.model_extra or {}).get("error")
+    if error is not None or not result.choices:
+        detail = f": {error}" if error is not None else ""
+        raise AgentError(
+            "LLM_UNAVAILABLE",
+            f"The LLM provider answered without a completion{detail}",
+            deferrable=True,
+        )
 
 
 def answer_text(completion: ChatCompletion) -> str:
@@ -266,6 +284,7 @@ class LLMClient:
                 result = await self._endpoint.client.post(
                     "/chat/completions", cast_to=ChatCompletion, body=request
                 )
+                _check_completion(result)
                 if result.usage is not None:
                     call.output = {
                         "input_tokens": result.usage.prompt_tokens,

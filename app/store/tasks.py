@@ -373,6 +373,10 @@ class TaskRepository:
                 "resume": None,
                 "pending_checkpoint": None,
                 "recover": False,
+                # Starts afresh: a lost or deferred attempt of the retry must not route on the
+                # decision of the attempt that ended (it may be why the task failed).
+                "routing": None,
+                "selected_agent": None,
                 "started_at": None,
                 "worker_id": None,
             },
@@ -412,7 +416,11 @@ class TaskRepository:
             {
                 "queued_at": utcnow(),
                 "pending_checkpoint": None,
-                "resume": {"checkpoint_id": checkpoint.checkpoint_id, "value": resume},
+                "resume": {
+                    "checkpoint_id": checkpoint.checkpoint_id,
+                    "interrupt_id": checkpoint.interrupt_id,
+                    "value": resume,
+                },
             },
             events=events,
             attempt=checkpoint.attempt,

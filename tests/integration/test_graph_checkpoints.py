@@ -187,6 +187,22 @@ async def test_a_held_run_stores_only_what_is_kept_and_the_kept_pause_resumes_el
     assert await saver.aget_tuple(thread("dropped")) is None
 
 
+async def test_a_resume_named_for_another_interrupt_pauses_again(
+    saver: MongoCheckpointSaver, node_runs: list[str]
+) -> None:
+    config = thread("named")
+    graph = build_graph(saver)
+    paused = await graph.ainvoke({"counter": 0, "calls": []}, config)
+    [pending] = paused["__interrupt__"]
+    # A decision made on another interrupt is not taken for this one: the graph asks again.
+    other = "0" * 32
+    again = await graph.ainvoke(Command(resume={other: "yes"}), config)
+    assert [item.id for item in again["__interrupt__"]] == [pending.id]
+    assert "finish" not in node_runs
+    done = await graph.ainvoke(Command(resume={pending.id: "yes"}), config)
+    assert done["result"] == "published=yes"
+
+
 async def test_reads_return_what_the_graph_stored(
     db: AsyncDatabase[Doc], saver: MongoCheckpointSaver
 ) -> None:

@@ -248,6 +248,35 @@ def test_retry_after_failure_is_a_new_attempt_with_history(svc: Service) -> None
     assert not_again.status_code == 409
 
 
+def test_a_retry_lost_while_routing_asks_the_router_again(svc: Service) -> None:
+    with svc.client() as http:
+        # Attempt 1 routes, then fails in the agent's call (the search holds it until the
+        # fault is queued for it).
+        svc.tavily("/_standin/faults", {"delay_ms": 1500, "count": 1})
+        text = _text()
+        task_id = svc.submit(http, text)["task_id"]
+        running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
+        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
+        svc.openai("/_standin/faults", {"status": 401, "count": 1})
+        failed = svc.wait_final(http, task_id)
+        # The retry's router call is held, and its worker dies in it.
+        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        assert http.post(f"/v1/tasks/{task_id}/retry").status_code == 202
+        wait_until(lambda: _router_requests(svc, text) == 2, timeout=15)
+        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
+        task = _kill_holder_then_wait(svc, http, task_id)
+    assert (failed["status"], failed["error"]["type"]) == ("failed", "LLM_AUTH_ERROR")
+    assert (task["status"], task["attempt"]) == ("completed", 3), task
+    # A retry starts afresh: the attempt after the lost one asks the router, as the lost one did,
+    # rather than routing on the decision of the attempt that failed.
+    assert _router_requests(svc, text) == 3
+    assert _completed_runs(svc, task_id) == [
+        ("ContentAgent", 3),
+        ("PeerAgent", 1),
+        ("PeerAgent", 3),
+    ]
+
+
 def test_a_run_past_the_task_timeout_fails_with_timeout(svc: Service) -> None:
     svc.openai("/_standin/faults", {"delay_ms": 9000, "count": 1})
     with svc.client() as http:

@@ -4,12 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
 from langchain_core.utils.function_calling import convert_to_openai_function
+from openai.types import CompletionUsage
 from openai.types.chat import ChatCompletion
 
 from app.agents.peer import routing_schema
-from app.llm.client import answer_text, openai_messages, parse_structured, response_format
+from app.config import ModelPrice
+from app.domain.errors import AgentError
+from app.llm.client import (
+    _check_completion,
+    answer_text,
+    openai_messages,
+    parse_structured,
+    response_format,
+)
+from app.llm.usage import usage_of
 
 
 def completion(content: str | None, finish_reason: str = "stop", **message: Any) -> ChatCompletion:
@@ -95,3 +106,35 @@ def test_messages_are_sent_in_the_chat_completions_format() -> None:
 def test_reasoning_models_get_the_system_prompt_as_a_developer_message() -> None:
     sent = openai_messages("o3-mini", [SystemMessage("write code"), HumanMessage("task")])
     assert [m["role"] for m in sent] == ["developer", "user"]
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        completion("ok").model_copy(update={"choices": []}),
+        ChatCompletion.construct(error={"message": "upstream overloaded"}),  # type: ignore[call-arg]
+        "<html>Bad gateway</html>",
+    ],
+    ids=["no choices", "an error body", "not JSON"],
+)
+def test_a_200_without_a_completion_is_a_provider_failure(answer: object) -> None:
+    with pytest.raises(AgentError) as raised:
+        _check_completion(answer)
+    assert raised.value.code == "LLM_UNAVAILABLE"
+    assert raised.value.deferrable
+
+
+def test_a_completion_passes_the_check() -> None:
+    _check_completion(completion("fine"))
+
+
+def test_null_token_counts_count_as_none() -> None:
+    reported = CompletionUsage.construct(
+        prompt_tokens=None, completion_tokens=None, total_tokens=None
+    )
+    assert usage_of(reported, ModelPrice(input=1.0, output=2.0)).input_tokens == 0
+    counted = usage_of(
+        CompletionUsage(prompt_tokens=1000, completion_tokens=500, total_tokens=1500),
+        ModelPrice(input=1.0, output=2.0),
+    )
+    assert (counted.input_tokens, counted.output_tokens, counted.cost_usd) == (1000, 500, 0.002)

@@ -70,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             reconciler.cancel()
             indexes.cancel()
+            # Their cancellation runs to its end before the client they use is closed.
+            await asyncio.gather(reconciler, indexes, return_exceptions=True)
             await http.aclose()
             if broker is not redis:
                 await broker.aclose()

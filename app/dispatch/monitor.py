@@ -20,7 +20,7 @@ from redis.exceptions import RedisError
 from app.config import Settings
 from app.dispatch.workers import online, queue_length
 from app.domain.models import utcnow
-from app.store import DayStats, Store
+from app.store import DayStats, Store, within
 
 Health = Literal["ok", "degraded", "down"]
 T = TypeVar("T")
@@ -61,7 +61,7 @@ class Monitor:
     async def stores(self) -> dict[str, Probe]:
         """MongoDB and Redis, probed in parallel (what readiness needs)."""
         mongo, redis = await asyncio.gather(
-            self._probe(self._ping_mongo), self._probe(self._ping_redis)
+            self._probe(self._ping_mongo, cancel=False), self._probe(self._ping_redis)
         )
         return {"mongo": mongo, "redis": redis}
 
@@ -70,7 +70,9 @@ class Monitor:
         stores, llm, search = await asyncio.gather(
             self.stores(), self._probe(self._ping_llm), self._probe(self._ping_search)
         )
-        today = await self._safe(self._store.stats.day(utcnow().date().isoformat()))
+        limit = self._settings.observability.probe_timeout_seconds
+        day = utcnow().date().isoformat()
+        today = await self._safe(within(limit, self._store.stats.day(day)), cancel=False)
         queued = await self._safe(queue_length(self._broker, self._settings.worker.queue))
         workers = await self._safe(online(self._redis))
         return SystemSnapshot(
@@ -80,17 +82,26 @@ class Monitor:
             workers=workers or [],
         )
 
-    async def _safe(self, read: Awaitable[T]) -> T | None:
+    async def _safe(self, read: Awaitable[T], *, cancel: bool = True) -> T | None:
         try:
+            if not cancel:  # bounds itself
+                return await read
             return await asyncio.wait_for(read, self._settings.observability.probe_timeout_seconds)
         except (PyMongoError, RedisError, OSError, TimeoutError):
             return None
 
-    async def _probe(self, check: Callable[[], Awaitable[tuple[Health, str]]]) -> Probe:
+    async def _probe(
+        self, check: Callable[[], Awaitable[tuple[Health, str]]], *, cancel: bool = True
+    ) -> Probe:
+        """Run a check within the probe timeout: by cancelling it, or (cancel=False) by a
+        check that bounds itself (MongoDB's: see app.store.within)."""
         limits = self._settings.observability
         started = time.perf_counter()
         try:
-            status, detail = await asyncio.wait_for(check(), limits.probe_timeout_seconds)
+            if cancel:
+                status, detail = await asyncio.wait_for(check(), limits.probe_timeout_seconds)
+            else:
+                status, detail = await check()
         except TimeoutError:
             status, detail = "down", f"no answer in {limits.probe_timeout_seconds:g}s"
         except (PyMongoError, RedisError, httpx.HTTPError, OSError) as exc:
@@ -101,7 +112,8 @@ class Monitor:
         return Probe(status, round(seconds * 1000, 1), detail)
 
     async def _ping_mongo(self) -> tuple[Health, str]:
-        await self._store.db.command("ping")
+        limit = self._settings.observability.probe_timeout_seconds
+        await within(limit, self._store.db.command("ping"))
         return "ok", "ping"
 
     async def _ping_redis(self) -> tuple[Health, str]:

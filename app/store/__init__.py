@@ -1,7 +1,7 @@
 """MongoDB access through PyMongo's async client: one repository per collection."""
 
 from app.store.agent_runs import AgentRunRepository
-from app.store.client import Store, open_store
+from app.store.client import Store, open_store, within
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.task_events import EventBuffer
@@ -20,4 +20,5 @@ __all__ = [
     "TaskRepository",
     "TaskStatsRepository",
     "open_store",
+    "within",
 ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
+import pymongo
 import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
@@ -23,6 +25,18 @@ from app.store.tasks import TaskRepository
 
 Document = dict[str, Any]
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
+
+
+async def within(seconds: float, call: Awaitable[T]) -> T:
+    """A MongoDB call bounded by PyMongo's own timeout (raises a PyMongoError past it).
+
+    Not asyncio.wait_for: a cancel that lands while PyMongo waits for a server to select
+    raises "RuntimeError: Lock is not acquired" from its topology lock, and the client can then
+    hang on close (seen under load in the /ready probe).
+    """
+    with pymongo.timeout(seconds):
+        return await call
 
 
 @dataclass

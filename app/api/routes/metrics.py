@@ -19,6 +19,7 @@ from app.observability.metrics import (
     WORKERS_ONLINE,
     render,
 )
+from app.store import within
 
 router = APIRouter(tags=["observability"])
 
@@ -43,7 +44,7 @@ async def _refresh_gauges(services: ServicesDep) -> None:
     readings = await asyncio.gather(
         asyncio.wait_for(queue_length(services.broker, queue), timeout),
         asyncio.wait_for(online(services.redis), timeout),
-        asyncio.wait_for(services.store.checkpoints.pending_count(), timeout),
+        within(timeout, services.store.checkpoints.pending_count()),
         return_exceptions=True,
     )
     queued, workers, pending = readings

@@ -152,15 +152,21 @@ def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_rou
     assert task["usage"]["input_tokens"] > 0
 
 
+def _in_the_agent_step(svc: Service, http: httpx.Client, fault: dict[str, Any]) -> tuple[str, str]:
+    """Submit a ContentAgent task and queue `fault` for its agent's LLM call (the search is held
+    until then); the task's text and id."""
+    svc.tavily("/_standin/faults", {"delay_ms": 1500, "count": 1})
+    text = _text()
+    task_id = svc.submit(http, text)["task_id"]
+    running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
+    wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
+    svc.openai("/_standin/faults", fault)
+    return text, task_id
+
+
 def test_worker_killed_in_the_agents_llm_call_redoes_only_the_agent_step(svc: Service) -> None:
     with svc.client() as http:
-        # The search is held long enough to hold the agent's LLM call that follows it.
-        svc.tavily("/_standin/faults", {"delay_ms": 1500, "count": 1})
-        text = _text()
-        task_id = svc.submit(http, text)["task_id"]
-        running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
-        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
-        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        text, task_id = _in_the_agent_step(svc, http, {"delay_ms": 5000, "count": 1})
 
         def agent_call_held() -> bool:
             return any(r["status"] is None for r in _agent_requests(svc, text))
@@ -250,14 +256,8 @@ def test_retry_after_failure_is_a_new_attempt_with_history(svc: Service) -> None
 
 def test_a_retry_lost_while_routing_asks_the_router_again(svc: Service) -> None:
     with svc.client() as http:
-        # Attempt 1 routes, then fails in the agent's call (the search holds it until the
-        # fault is queued for it).
-        svc.tavily("/_standin/faults", {"delay_ms": 1500, "count": 1})
-        text = _text()
-        task_id = svc.submit(http, text)["task_id"]
-        running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
-        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
-        svc.openai("/_standin/faults", {"status": 401, "count": 1})
+        # Attempt 1 routes, then fails in the agent's call.
+        text, task_id = _in_the_agent_step(svc, http, {"status": 401, "count": 1})
         failed = svc.wait_final(http, task_id)
         # The retry's router call is held, and its worker dies in it.
         svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})

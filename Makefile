@@ -6,11 +6,11 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install tools run test lint format bench clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml standins/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]' -e ./standins
 	@touch $(STAMP)
 
 install: $(STAMP)
@@ -28,7 +28,7 @@ tools:
 	}
 
 run: install
-	$(BIN)/python -m app.embedded.launcher
+	$(BIN)/python -m standins.launcher
 
 test: install tools
 	$(BIN)/python -m pytest
@@ -37,6 +37,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -51,6 +51,7 @@ class AppSettings(_Group):
         default=Environment.DEVELOPMENT, validation_alias=AliasChoices("ENVIRONMENT")
     )
     log_level: str = Field(default="INFO", validation_alias=AliasChoices("LOG_LEVEL"))
+    # The API's port when `make run` starts it (uvicorn is given it on its command line).
     port: Annotated[int, Field(ge=1, le=65535)] = Field(
         default=8000, validation_alias=AliasChoices("PORT")
     )
@@ -107,6 +108,24 @@ class RedisSettings(_Group):
     # there (task_ignore_result): a task's result lives in MongoDB.
     broker_url: str | None = _env("CELERY_BROKER_URL")
     result_backend: str | None = _env("CELERY_RESULT_BACKEND")
+    # The prefix of this deployment's keys (heartbeats, the reconciler's lock), so deployments
+    # sharing one Redis neither count each other's workers nor hold up each other's recovery.
+    # Unset: MONGO_DB_NAME, which already tells deployments apart.
+    namespace: str | None = _env("REDIS_NAMESPACE")
+    # Every client the service opens on Redis (API, workers, their watchdogs).
+    connect_timeout_seconds: Annotated[float, Field(gt=0)] = _env(
+        "REDIS_CONNECT_TIMEOUT_SECONDS", 2.0
+    )
+    socket_timeout_seconds: Annotated[float, Field(gt=0)] = _env(
+        "REDIS_SOCKET_TIMEOUT_SECONDS", 5.0
+    )
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str | None) -> str | None:
+        if value and not value.replace("-", "").replace("_", "").replace(".", "").isalnum():
+            raise ValueError("may hold letters, digits, '-', '_' and '.' only")
+        return value or None
 
     @field_validator("url", "broker_url")
     @classmethod
@@ -258,7 +277,9 @@ class AgentSettings(_Group):
         return _comma_list(value)
 
 
-class Role(StrEnum):
+class KeyRole(StrEnum):
+    """What an API key may do (API_KEYS' third field)."""
+
     USER = "user"
     ADMIN = "admin"
 
@@ -266,7 +287,7 @@ class Role(StrEnum):
 @dataclass(frozen=True)
 class ApiKey:
     key_id: str
-    role: Role
+    role: KeyRole
 
 
 def parse_api_keys(raw: str) -> dict[str, ApiKey]:
@@ -280,7 +301,7 @@ def parse_api_keys(raw: str) -> dict[str, ApiKey]:
                 "each entry must be 'key_id:secret[:role]' with a secret of at least 8 characters"
             )
         try:
-            parsed_role = Role(role.strip() or Role.USER)
+            parsed_role = KeyRole(role.strip() or KeyRole.USER)
         except ValueError:
             raise ValueError(f"the role of key {key_id.strip()!r} must be user or admin") from None
         keys[secret.strip()] = ApiKey(key_id.strip(), parsed_role)
@@ -342,6 +363,11 @@ class Settings(BaseSettings):
         return self.redis.broker_url or self.redis_url
 
     @property
+    def redis_namespace(self) -> str:
+        """The prefix of this deployment's Redis keys: REDIS_NAMESPACE, else MONGO_DB_NAME."""
+        return self.redis.namespace or self.mongo.db_name
+
+    @property
     def result_backend(self) -> str:
         """Celery's result backend: CELERY_RESULT_BACKEND, else REDIS_URL."""
         return self.redis.result_backend or self.redis_url
@@ -382,14 +408,13 @@ def get_settings() -> Settings:
         raise ConfigurationError(describe_error(exc)) from None
 
 
-def load_settings_or_exit(*, needs_urls: bool = True) -> Settings:
+def load_settings_or_exit() -> Settings:
     """Read settings at start-up; on error print one clear line and exit with status 2."""
     try:
         settings = get_settings()
-        if needs_urls:
-            # Every serving process needs both stores; the launcher fills them in development.
-            settings.mongo_uri  # noqa: B018
-            settings.redis_url  # noqa: B018
+        # Every serving process needs both stores; the launcher fills them in development.
+        settings.mongo_uri  # noqa: B018
+        settings.redis_url  # noqa: B018
     except ConfigurationError as exc:
         print(str(exc), file=sys.stderr)
         raise SystemExit(2) from None

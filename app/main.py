@@ -12,7 +12,6 @@ import httpx
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
-from redis.asyncio import Redis
 
 from app.api.deps import Services
 from app.api.errors import install_error_handlers
@@ -28,11 +27,12 @@ from app.api.routes import (
     tasks,
 )
 from app.config import Settings, load_settings_or_exit
-from app.dispatch.celery_config import build_celery, open_broker
+from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
 from app.dispatch.reconciler import Reconciler
+from app.dispatch.redis_clients import open_broker, open_redis
 from app.observability.logging import configure_logging
 from app.observability.metrics import mark_process_dead
 from app.store import open_store
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         store = open_store(settings)
         # The API starts (and reports not-ready) even when MongoDB is down.
         indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=2)
+        redis = open_redis(settings)
         broker = open_broker(settings, redis)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, broker)
         http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)

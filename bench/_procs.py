@@ -6,8 +6,8 @@ import os
 import sys
 from pathlib import Path
 
-from app.embedded.processes import ManagedProcess, spawn
-from app.embedded.topology import Topology
+from standins.processes import ManagedProcess, spawn
+from standins.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -34,8 +34,8 @@ import pymongo
 from _bare_api import DB_NAME as BARE_DB
 
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
-from app.embedded.processes import LOCALHOST, free_port, spawn
-from app.embedded.topology import Topology
+from standins.processes import LOCALHOST, free_port, spawn
+from standins.topology import Topology
 
 ROOT = Path(__file__).resolve().parent.parent
 CONNECTIONS = 32

@@ -17,7 +17,7 @@ import uuid
 import httpx
 import pymongo
 
-from app.embedded.topology import Topology
+from standins.topology import Topology
 
 TEXTS = {
     "ContentAgent": "Write a blog post about geothermal energy, part {n}",

@@ -32,8 +32,8 @@ import pymongo
 from _bare_calls import run_burst  # bench/, beside this script
 from _procs import cpu_seconds, peak_rss_mib, start_bare_worker
 
-from app.embedded.processes import ManagedProcess
-from app.embedded.topology import Topology
+from standins.processes import ManagedProcess
+from standins.topology import Topology
 
 TEXTS = (
     "Write a blog post about renewable energy trends number {n}",

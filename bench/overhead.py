@@ -37,7 +37,7 @@ from _procs import cpu_seconds, start_bare_worker
 from celery import Celery
 
 from app.domain.models import FINAL_STATUSES
-from app.embedded.topology import Topology
+from standins.topology import Topology
 
 BARE_APP = "bench._bare_celery:app"
 TEXTS = (

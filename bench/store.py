@@ -28,7 +28,7 @@ from typing import Any
 
 import pymongo
 
-from app.embedded.processes import LOCALHOST, free_port, spawn_module
+from standins.processes import LOCALHOST, free_port, spawn_module
 
 Doc = dict[str, Any]
 OWNERS = [f"tenant-{n}" for n in range(10)]
@@ -128,7 +128,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=4, help="threads for the throughput run")
     args = parser.parse_args()
     port = free_port()
-    standin = spawn_module("mongo", "app.embedded.mongo", ["--port", str(port)], port=port)
+    standin = spawn_module("mongo", "standins.mongo", ["--port", str(port)], port=port)
     try:
         client: pymongo.MongoClient[Doc] = pymongo.MongoClient(
             f"mongodb://{LOCALHOST}:{port}/?directConnection=true", tz_aware=True

@@ -21,8 +21,8 @@ import httpx
 import pymongo
 
 from app.domain.models import TaskStatus, utcnow
-from app.embedded.topology import Topology
 from app.store.task_stats import LATENCY_BOUNDS, day_of
+from standins.topology import Topology
 
 STATUSES = [TaskStatus.COMPLETED] * 8 + [TaskStatus.FAILED, TaskStatus.QUEUED]
 AGENTS = ["ContentAgent", "CodeAgent"]

@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pymongo
 
-from app.embedded.processes import ManagedProcess
-from app.embedded.topology import Topology
+from standins.processes import ManagedProcess
+from standins.topology import Topology
 
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -34,6 +34,12 @@ class Service:
     @property
     def db(self) -> Any:
         return self.mongo[self.topology.env.get("MONGO_DB_NAME", "agent_orchestrator")]
+
+    @property
+    def redis_namespace(self) -> str:
+        """The prefix of the service's Redis keys, as Settings.redis_namespace reads it."""
+        env = self.topology.env
+        return env.get("REDIS_NAMESPACE") or env.get("MONGO_DB_NAME", "agent_orchestrator")
 
     def client(self, api_key: str | None = None) -> httpx.Client:
         headers = {"X-API-Key": api_key or self.api_key}

@@ -8,7 +8,7 @@ from app.agents.base import AgentDeps, AgentOutput, AgentRequest
 from app.agents.history import history_messages
 from app.agents.text import fenced_language, has_fence, requested_language, summarize
 from app.domain.errors import AgentError
-from app.llm import Role
+from app.llm import ModelRole
 
 PROMPT_VERSION = "code-v1"
 
@@ -36,7 +36,7 @@ class CodeAgent:
             *history_messages(request.history),
             HumanMessage(request.task),
         ]
-        reply = await self._deps.llm.chat(Role.CODE, messages)
+        reply = await self._deps.llm.chat(ModelRole.CODE, messages)
         answer = reply.text
         if not has_fence(answer):
             raise AgentError("CODE_NO_OUTPUT", "The code model answered without a code block.")

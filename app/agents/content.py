@@ -12,7 +12,7 @@ from app.agents.history import history_messages
 from app.agents.text import clean_untrusted, summarize
 from app.domain.errors import AgentError
 from app.domain.models import Citation
-from app.llm import Role
+from app.llm import ModelRole
 
 log = structlog.get_logger(__name__)
 PROMPT_VERSION = "content-v1"
@@ -85,7 +85,7 @@ class ContentAgent:
             *history_messages(request.history),
             HumanMessage(f"Task: {request.task}\n\n{format_results(results)}"),
         ]
-        reply = await self._deps.llm.chat(Role.CONTENT, messages)
+        reply = await self._deps.llm.chat(ModelRole.CONTENT, messages)
         answer = reply.text
         citations, dropped = cited(answer, results)
         if dropped:

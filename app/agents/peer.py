@@ -20,7 +20,7 @@ from app.agents.registry import AgentRegistry
 from app.agents.runs import RunRecorder
 from app.domain.errors import AgentError
 from app.domain.models import CheckpointStage, Message, RoutingDecision, RoutingOverride, utcnow
-from app.llm import LLMClient, Role, StructuredReply
+from app.llm import LLMClient, ModelRole, StructuredReply
 
 ROUTER_NAME = "PeerAgent"
 ROUTER_PROMPT_VERSION = "router-v2"
@@ -119,7 +119,7 @@ async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> Peer
             *history_messages(request.history),
             HumanMessage(f"<task>\n{request.task}\n</task>"),
         ]
-        reply = await ctx.llm.structured(Role.PEER, messages, schema)
+        reply = await ctx.llm.structured(ModelRole.PEER, messages, schema)
         decision, problem = parse_decision(reply, ctx.registry)
         repaired = False
         if decision is None:
@@ -128,7 +128,7 @@ async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> Peer
                 AIMessage(reply.raw_text),
                 HumanMessage(REPAIR_PROMPT.format(problem=problem, names=[*names, UNKNOWN])),
             ]
-            reply = await ctx.llm.structured(Role.PEER, messages, schema)
+            reply = await ctx.llm.structured(ModelRole.PEER, messages, schema)
             decision, problem = parse_decision(reply, ctx.registry)
             if decision is None:
                 raise AgentError(

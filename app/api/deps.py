@@ -10,7 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from redis.asyncio import Redis
 
-from app.config import Role, Settings
+from app.config import KeyRole, Settings
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
@@ -36,11 +36,11 @@ class Principal:
     """The authenticated caller: the id of its API key (a task's `owner`) and its role."""
 
     key_id: str
-    role: Role = Role.USER
+    role: KeyRole = KeyRole.USER
 
     @property
     def admin(self) -> bool:
-        return self.role is Role.ADMIN
+        return self.role is KeyRole.ADMIN
 
 
 async def get_services(request: Request) -> Services:

@@ -6,7 +6,6 @@ from typing import Any
 
 from celery import Celery
 from kombu import Queue
-from redis.asyncio import Redis
 
 from app.config import Settings
 
@@ -24,8 +23,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
             # Must exceed how long a thread may hold a task (Settings.wait_limit_seconds) so a
             # running task is never redelivered under it.
             "visibility_timeout": settings.wait_limit_seconds + 60,
-            "socket_connect_timeout": 2,
-            "socket_timeout": 10,
+            "socket_connect_timeout": settings.redis.connect_timeout_seconds,
+            "socket_timeout": settings.redis.socket_timeout_seconds,
         },
         "task_serializer": "json",
         "result_serializer": "json",
@@ -68,10 +67,3 @@ def build_celery(settings: Settings, name: str = "agent-orchestrator") -> Celery
     celery = Celery(name)
     celery.conf.update(celery_config(settings))
     return celery
-
-
-def open_broker(settings: Settings, redis: Redis) -> Redis:
-    """The async client of the broker's Redis: `redis` itself when the broker is REDIS_URL."""
-    if settings.broker_url == settings.redis_url:
-        return redis
-    return Redis.from_url(settings.broker_url, socket_connect_timeout=2, socket_timeout=5)

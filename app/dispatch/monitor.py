@@ -66,20 +66,37 @@ class Monitor:
         return {"mongo": mongo, "redis": redis}
 
     async def snapshot(self) -> SystemSnapshot:
-        """Everything at once, dependencies probed in parallel."""
-        stores, llm, search = await asyncio.gather(
-            self.stores(), self._probe(self._ping_llm), self._probe(self._ping_search)
-        )
+        """Everything at once: the probes and the reads run concurrently, each bounded."""
         limit = self._settings.observability.probe_timeout_seconds
         day = utcnow().date().isoformat()
-        today = await self._safe(within(limit, self._store.stats.day(day)), cancel=False)
-        queued = await self._safe(queue_length(self._broker, self._settings.worker.queue))
-        workers = await self._safe(online(self._redis))
+        stores, llm, search, today, queued, workers = await asyncio.gather(
+            self.stores(),
+            self._probe(self._ping_llm),
+            self._probe(self._ping_search),
+            self._safe(within(limit, self._store.stats.day(day)), cancel=False),
+            self.queue_length(),
+            self.workers(),
+        )
         return SystemSnapshot(
             queue_length=queued,
-            today=today or DayStats(day=utcnow().date().isoformat()),
+            today=today or DayStats(day=day),
             dependencies={**stores, "llm": llm, "search": search},
             workers=workers or [],
+        )
+
+    async def queue_length(self) -> int | None:
+        """Messages waiting in the worker queue; None when the broker does not answer in time."""
+        return await self._safe(queue_length(self._broker, self._settings.worker.queue))
+
+    async def workers(self) -> list[dict[str, Any]] | None:
+        """This deployment's workers online; None when Redis does not answer in time."""
+        return await self._safe(online(self._redis, self._settings.redis_namespace))
+
+    async def pending_checkpoints(self) -> int | None:
+        """Checkpoints waiting for a decision; None when MongoDB does not answer in time."""
+        limit = self._settings.observability.probe_timeout_seconds
+        return await self._safe(
+            within(limit, self._store.checkpoints.pending_count()), cancel=False
         )
 
     async def _safe(self, read: Awaitable[T], *, cancel: bool = True) -> T | None:

@@ -22,9 +22,10 @@ from app.agents.registry import AGENTS, AgentRegistry
 from app.agents.runs import RunRecorder
 from app.agents.tools.web_search import TavilySearch
 from app.config import Settings
-from app.dispatch.celery_config import build_celery, open_broker
+from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
+from app.dispatch.redis_clients import open_broker, open_redis
 from app.domain.errors import AgentError
 from app.domain.models import (
     Checkpoint,
@@ -44,7 +45,7 @@ from app.domain.models import (
 from app.llm import LLMClient
 from app.observability.metrics import CHECKPOINTS_CREATED
 from app.store import EventBuffer, Store, open_store
-from app.store.graph_checkpoints import NEW_THREAD, HeldSaves
+from app.store.graph_state import NEW_THREAD, HeldSaves
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -90,8 +91,8 @@ class WorkerDeps:
         llm.warm_up()
         agent_deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
         registry = AgentRegistry.build(agent_deps, agents)
-        graph = build_peer_graph(registry.names, checkpointer=store.graph_checkpoints)
-        redis = Redis.from_url(settings.redis_url, socket_connect_timeout=2, socket_timeout=5)
+        graph = build_peer_graph(registry.names, checkpointer=store.graph_state)
+        redis = open_redis(settings)
         dispatcher = Dispatcher(
             build_celery(settings), settings.worker.queue, open_broker(settings, redis)
         )
@@ -186,7 +187,7 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     # every other ending is recorded on the task, and the successor of a lost or deferred
     # attempt routes on the decision stored there (see _graph_input). LangGraph hands the state
     # over once, when the run stops (durability="exit"); the saver holds it until then.
-    with deps.store.graph_checkpoints.holding() as attempt.graph_saves:
+    with deps.store.graph_state.holding() as attempt.graph_saves:
         run = asyncio.create_task(
             deps.graph.ainvoke(graph_input, config, context=context, durability="exit")
         )
@@ -300,7 +301,7 @@ async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
 async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> Outcome:
     task = attempt.task
     if final.get("__interrupt__"):
-        await deps.store.graph_checkpoints.keep(attempt.graph_saves)
+        await deps.store.graph_state.keep(attempt.graph_saves)
         return await _pause(deps, attempt, final["__interrupt__"][0])
     if final.get("error"):
         return await _fail(deps, attempt, final["error"]["type"], final["error"]["message"])

@@ -1,18 +1,22 @@
 """The reconciler: nothing accepted is lost, even when messages or workers are.
 
-Every worker process runs it periodically; a Redis lock lets one process at a time do a pass.
-Every step is a compare-and-set on MongoDB, so two passes racing change nothing twice.
+Every worker process (and the API) runs it periodically; a Redis lock of the deployment's
+(`{namespace}:reconciler:lock`) lets one process at a time do passes, and is released when that
+process stops. Every step is a compare-and-set on MongoDB, so two passes racing change nothing
+twice.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
 
 import structlog
 from redis.asyncio import Redis
-from redis.exceptions import RedisError
+from redis.asyncio.lock import Lock
+from redis.exceptions import LockError, RedisError
 
 from app.config import Settings
 from app.dispatch.checkpoints import expire_overdue
@@ -22,8 +26,13 @@ from app.observability.metrics import RECOVERED_TASKS
 from app.store import Store
 
 log = structlog.get_logger(__name__)
-LOCK_KEY = "orchestrator:reconciler:lock"
 BATCH = 500
+RELEASE_SECONDS = 2.0
+
+
+def lock_key(namespace: str) -> str:
+    """The deployment's reconciler lock (Settings.redis_namespace)."""
+    return f"{namespace}:reconciler:lock"
 
 
 @dataclass
@@ -45,34 +54,48 @@ class Reconciler:
         self._settings = settings.worker
         self._store = store
         self._dispatcher = dispatcher
-        self._redis = redis
         self._owner = owner
+        # Held for three intervals at a time, renewed by every pass of its holder; the token is
+        # the owner's name, so `GET` on the key says who holds it.
+        self._lock = Lock(
+            redis,
+            lock_key(settings.redis_namespace),
+            timeout=settings.worker.reconcile_interval_seconds * 3,
+            blocking=False,
+            thread_local=False,
+        )
 
     async def run_forever(self, first_pass_after: float = 0.0) -> None:
-        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock."""
+        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock; the lock
+        is let go when the task is cancelled (the process stops), so another takes over at once."""
         interval = self._settings.reconcile_interval_seconds
-        await asyncio.sleep(first_pass_after)
-        while True:
-            try:
-                if await self._hold_lock(ttl=interval * 3):
-                    done = await self.run_once()
-                    if any(vars(done).values()):
-                        log.info("reconciled", **vars(done))
-            except (RedisError, OSError) as exc:
-                log.warning("reconciler_lock_unavailable", error=str(exc))
-            except Exception:
-                log.exception("reconciler_pass_failed")
-            await asyncio.sleep(interval)
+        try:
+            await asyncio.sleep(first_pass_after)
+            while True:
+                try:
+                    if await self._hold_lock():
+                        done = await self.run_once()
+                        if any(vars(done).values()):
+                            log.info("reconciled", **vars(done))
+                except (RedisError, OSError) as exc:
+                    log.warning("reconciler_lock_unavailable", error=str(exc))
+                except Exception:
+                    log.exception("reconciler_pass_failed")
+                await asyncio.sleep(interval)
+        finally:
+            await self._let_go()
 
-    async def _hold_lock(self, ttl: float) -> bool:
-        millis = int(ttl * 1000)
-        if await self._redis.set(LOCK_KEY, self._owner, nx=True, px=millis):
-            return True
-        holder = await self._redis.get(LOCK_KEY)
-        if holder in (self._owner, self._owner.encode()):
-            await self._redis.pexpire(LOCK_KEY, millis)
-            return True
-        return False
+    async def _hold_lock(self) -> bool:
+        """Take the lock, or renew it when this process holds it already."""
+        if await self._lock.owned():
+            with contextlib.suppress(LockError):  # expired and taken meanwhile
+                await self._lock.reacquire()
+                return True
+        return bool(await self._lock.acquire(token=self._owner))
+
+    async def _let_go(self) -> None:
+        with contextlib.suppress(LockError, RedisError, OSError, TimeoutError):
+            await asyncio.wait_for(self._lock.release(), RELEASE_SECONDS)
 
     async def run_once(self) -> Pass:
         """One pass: re-dispatch stale queued tasks, reclaim or fail expired leases."""

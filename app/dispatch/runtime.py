@@ -22,6 +22,7 @@ import uvloop
 
 from app.config import Settings
 from app.dispatch.processing import Outcome, WorkerDeps, process_task
+from app.dispatch.redis_clients import open_sync_redis
 from app.dispatch.watchdog import Gauges, Watchdog
 
 log = structlog.get_logger(__name__)
@@ -73,7 +74,8 @@ class WorkerRuntime:
             ),
             worker_id=self.worker_id,
             concurrency=self.settings.worker.concurrency,
-            redis_url=self.settings.redis_url,
+            redis=open_sync_redis(self.settings),
+            namespace=self.settings.redis_namespace,
             stall_seconds=self.settings.worker.stall_seconds,
         )
         self._watchdog.start()

@@ -55,7 +55,8 @@ class Watchdog:
         *,
         worker_id: str,
         concurrency: int,
-        redis_url: str,
+        redis: SyncRedis,
+        namespace: str,
         stall_seconds: float,
     ) -> None:
         self._loop = loop
@@ -63,7 +64,8 @@ class Watchdog:
         self._worker_id = worker_id
         self._concurrency = concurrency
         self._stall_seconds = stall_seconds
-        self._redis = SyncRedis.from_url(redis_url, socket_connect_timeout=2, socket_timeout=2)
+        self._redis = redis  # closed by stop()
+        self._namespace = namespace
         self._started_at = utcnow().isoformat()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
@@ -78,7 +80,7 @@ class Watchdog:
         self._stop.set()
         self._thread.join(timeout=5)
         with contextlib.suppress(RedisError, OSError):
-            withdraw(self._redis, self._worker_id)
+            withdraw(self._redis, self._namespace, self._worker_id)
         self._redis.close()
 
     def health(self) -> Health:
@@ -149,6 +151,6 @@ class Watchdog:
             "seen_at": utcnow().isoformat(),
         }
         try:
-            announce(self._redis, self._worker_id, info)
+            announce(self._redis, self._namespace, self._worker_id, info)
         except (RedisError, OSError) as exc:
             log.warning("worker_heartbeat_failed", error=str(exc))

@@ -12,26 +12,30 @@ from typing import Any
 from redis import Redis as SyncRedis
 from redis.asyncio import Redis
 
-KEY_PREFIX = "orchestrator:worker:"
 BEAT_SECONDS = 5.0
 # A worker missing three beats is offline.
 TTL_SECONDS = 15
 
 
-def announce(redis: SyncRedis, worker_id: str, info: dict[str, Any]) -> None:
+def heartbeat_prefix(namespace: str) -> str:
+    """The keys of one deployment's heartbeats (Settings.redis_namespace) start with this."""
+    return f"{namespace}:worker:"
+
+
+def announce(redis: SyncRedis, namespace: str, worker_id: str, info: dict[str, Any]) -> None:
     """Write this worker's heartbeat (it lapses after TTL_SECONDS without a new one)."""
-    redis.set(KEY_PREFIX + worker_id, json.dumps(info), ex=TTL_SECONDS)
+    redis.set(heartbeat_prefix(namespace) + worker_id, json.dumps(info), ex=TTL_SECONDS)
 
 
-def withdraw(redis: SyncRedis, worker_id: str) -> None:
+def withdraw(redis: SyncRedis, namespace: str, worker_id: str) -> None:
     """Remove this worker's heartbeat (it is stopping)."""
-    redis.delete(KEY_PREFIX + worker_id)
+    redis.delete(heartbeat_prefix(namespace) + worker_id)
 
 
-async def online(redis: Redis, limit: int = 1000) -> list[dict[str, Any]]:
-    """The workers whose heartbeat is fresh."""
+async def online(redis: Redis, namespace: str, limit: int = 1000) -> list[dict[str, Any]]:
+    """The deployment's workers whose heartbeat is fresh."""
     found: list[dict[str, Any]] = []
-    async for key in redis.scan_iter(match=KEY_PREFIX + "*", count=200):
+    async for key in redis.scan_iter(match=heartbeat_prefix(namespace) + "*", count=200):
         raw = await redis.get(key)
         if raw is not None:
             found.append(json.loads(raw))

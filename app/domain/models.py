@@ -199,7 +199,6 @@ class AgentRun(_Doc):
 
 class CheckpointKind(StrEnum):
     APPROVAL = "approval"  # blocks the task until decided
-    INFO = "info"  # only records
 
 
 class CheckpointStatus(StrEnum):

@@ -2,6 +2,6 @@
 
 from app.llm.client import LLMClient, LLMReply, StructuredReply
 from app.llm.errors import CircuitOpen
-from app.llm.factory import ChatEndpoint, Role
+from app.llm.factory import ChatEndpoint, ModelRole
 
-__all__ = ["ChatEndpoint", "CircuitOpen", "LLMClient", "LLMReply", "Role", "StructuredReply"]
+__all__ = ["ChatEndpoint", "CircuitOpen", "LLMClient", "LLMReply", "ModelRole", "StructuredReply"]

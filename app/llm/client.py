@@ -32,7 +32,7 @@ from app.config import LLMSettings
 from app.domain.errors import AgentError
 from app.domain.models import Usage
 from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
-from app.llm.factory import ChatEndpoint, Role
+from app.llm.factory import ChatEndpoint, ModelRole
 from app.llm.usage import usage_of
 from app.observability.metrics import (
     CIRCUIT_STATE,
@@ -181,7 +181,7 @@ class LLMClient:
         )
         self._breakers.add_listener(_breaker_changed)
 
-    def model_name(self, role: Role) -> str:
+    def model_name(self, role: ModelRole) -> str:
         return self._endpoint.model_name(role)
 
     def warm_up(self) -> None:
@@ -192,14 +192,14 @@ class LLMClient:
         """Close the models' HTTP connections."""
         await self._endpoint.aclose()
 
-    async def chat(self, role: Role, messages: Sequence[BaseMessage]) -> LLMReply:
+    async def chat(self, role: ModelRole, messages: Sequence[BaseMessage]) -> LLMReply:
         """A free-text answer."""
         model = self.model_name(role)
         completion = await self._call(role, messages)
         return LLMReply(answer_text(completion), self._usage(completion, model, role), model)
 
     async def structured(
-        self, role: Role, messages: Sequence[BaseMessage], schema: dict[str, Any]
+        self, role: ModelRole, messages: Sequence[BaseMessage], schema: dict[str, Any]
     ) -> StructuredReply:
         """An answer constrained to a JSON schema (response_format json_schema, strict)."""
         model = self.model_name(role)
@@ -214,7 +214,7 @@ class LLMClient:
             model=model,
         )
 
-    def _usage(self, completion: ChatCompletion, model: str, role: Role) -> Usage:
+    def _usage(self, completion: ChatCompletion, model: str, role: ModelRole) -> Usage:
         usage = usage_of(completion.usage, self._settings.prices.get(model))
         LLM_TOKENS.labels(model, role.value, "input").inc(usage.input_tokens)
         LLM_TOKENS.labels(model, role.value, "output").inc(usage.output_tokens)
@@ -226,7 +226,7 @@ class LLMClient:
 
     async def _call(
         self,
-        role: Role,
+        role: ModelRole,
         messages: Sequence[BaseMessage],
         response_format: dict[str, Any] | None = None,
     ) -> ChatCompletion:
@@ -260,7 +260,7 @@ class LLMClient:
 
     async def _attempt(
         self,
-        role: Role,
+        role: ModelRole,
         request: dict[str, Any],
         messages: Sequence[BaseMessage],
         circuit: str,

@@ -9,7 +9,9 @@ from openai import AsyncOpenAI, DefaultAioHttpClient
 from app.config import LLMSettings
 
 
-class Role(StrEnum):
+class ModelRole(StrEnum):
+    """Which model a call is made for (LLM_PEER_MODEL, LLM_CONTENT_MODEL, LLM_CODE_MODEL)."""
+
     PEER = "peer"
     CONTENT = "content"
     CODE = "code"
@@ -25,12 +27,12 @@ class ChatEndpoint:
         # half the CPU per call of the default httpx transport under many concurrent calls.
         self._http = DefaultAioHttpClient(timeout=settings.timeout_seconds)
 
-    def model_name(self, role: Role) -> str:
+    def model_name(self, role: ModelRole) -> str:
         """The model configured for `role`."""
         return {
-            Role.PEER: self._settings.peer_model,
-            Role.CONTENT: self._settings.content_model,
-            Role.CODE: self._settings.code_model,
+            ModelRole.PEER: self._settings.peer_model,
+            ModelRole.CONTENT: self._settings.content_model,
+            ModelRole.CODE: self._settings.code_model,
         }[role]
 
     @property

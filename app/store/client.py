@@ -16,7 +16,7 @@ from pymongo.errors import PyMongoError
 from app.config import Settings
 from app.store.agent_runs import AgentRunRepository
 from app.store.checkpoints import CheckpointRepository
-from app.store.graph_checkpoints import MongoCheckpointSaver
+from app.store.graph_state import MongoGraphStateSaver
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.monitoring import CommandMetrics
@@ -51,7 +51,7 @@ class Store:
     idempotency: IdempotencyRepository
     stats: TaskStatsRepository
     checkpoints: CheckpointRepository
-    graph_checkpoints: MongoCheckpointSaver
+    graph_state: MongoGraphStateSaver
     commands: CommandMetrics
 
     async def ensure_indexes(self) -> None:
@@ -61,7 +61,7 @@ class Store:
         await self.messages.ensure_indexes()
         await self.idempotency.ensure_indexes()
         await self.checkpoints.ensure_indexes()
-        await self.graph_checkpoints.ensure_indexes()
+        await self.graph_state.ensure_indexes()
 
     async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
         """Create the indexes, retrying while the server is unreachable (start-up order free)."""
@@ -104,6 +104,6 @@ def open_store(settings: Settings) -> Store:
         idempotency=IdempotencyRepository(db["idempotency_keys"]),
         stats=stats,
         checkpoints=CheckpointRepository(db["checkpoints"]),
-        graph_checkpoints=MongoCheckpointSaver(db),
+        graph_state=MongoGraphStateSaver(db),
         commands=commands,
     )

@@ -455,7 +455,7 @@ class TaskRepository:
         """Restart a stale task's clock before sending it again (one sender wins)."""
         outcome = await self._tasks.update_one(
             {"_id": task_id, "status": TaskStatus.QUEUED.value, "queued_at": queued_at},
-            {"$set": {"queued_at": utcnow()}, "$inc": {"dispatches": 1}},
+            {"$set": {"queued_at": utcnow()}},
         )
         return outcome.modified_count == 1
 

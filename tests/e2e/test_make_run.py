@@ -17,8 +17,8 @@ from pathlib import Path
 
 import httpx
 
-from app.embedded.launcher import new_topology, start_all
-from app.embedded.processes import free_port
+from standins.launcher import new_topology, start_all
+from standins.processes import free_port
 from tests.support import wait_until
 
 CONFIGURED = ("MONGO_URI", "REDIS_URL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "TAVILY_API_KEY")
@@ -61,7 +61,7 @@ def _start_launcher(tmp_path: Path, **extra: str) -> tuple[subprocess.Popen[byte
     out_path = tmp_path / "make-run.out"
     with out_path.open("wb") as out:
         launcher = subprocess.Popen(
-            [sys.executable, "-m", "app.embedded.launcher"],
+            [sys.executable, "-m", "standins.launcher"],
             env=_launcher_env(**extra),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -139,10 +139,10 @@ def test_launcher_serves_both_sample_tasks_and_stops_every_child(tmp_path: Path)
 def test_launcher_starts_redis_when_redis_url_does_not_answer() -> None:
     value = "redis://127.0.0.1:1/0"
     env = {"REDIS_URL": value, "MONGO_URI": "mongodb://127.0.0.1:1/", "OPENAI_API_KEY": "sk-x"}
-    env |= {"TAVILY_API_KEY": "tvly-x", "PORT": str(free_port())}
+    env |= {"TAVILY_API_KEY": "tvly-x"}
     topology = new_topology(env)
     try:
-        start_all(topology, env)
+        start_all(topology, env, free_port())
         assert topology.env["REDIS_URL"] != value
         assert [line.split(":")[0] for line in topology.standins] == ["Redis"]
         assert httpx.get(f"{topology.api_url}/health").json() == {"status": "ok"}
@@ -153,7 +153,7 @@ def test_launcher_starts_redis_when_redis_url_does_not_answer() -> None:
 def _refused(tmp_path: Path, **extra: str) -> tuple[int, str]:
     """Run the launcher with a configuration it must refuse: exit code and everything printed."""
     done = subprocess.run(
-        [sys.executable, "-m", "app.embedded.launcher"],
+        [sys.executable, "-m", "standins.launcher"],
         env=_launcher_env(**extra),
         cwd=tmp_path,  # no .env in reach
         capture_output=True,
@@ -174,6 +174,13 @@ def test_a_busy_port_is_refused_before_anything_starts(tmp_path: Path) -> None:
         f"configuration error: PORT {port} is already in use on 127.0.0.1; "
         "stop what listens there or set PORT to a free port"
     )
+
+
+def test_a_port_that_is_not_a_port_is_named_without_a_traceback(tmp_path: Path) -> None:
+    code, out = _refused(tmp_path, PORT="eighty")
+    assert code == 2
+    assert out.strip().startswith("configuration error: PORT: ")
+    assert "Traceback" not in out
 
 
 def test_a_short_dev_api_key_is_named_without_a_traceback(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.config import Settings
-from app.embedded.processes import free_port
 from app.main import create_app
+from standins.processes import free_port
 from tests.support import Service
 
 KEY = "isolated-key-0001"

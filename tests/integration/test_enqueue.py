@@ -23,7 +23,7 @@ from redis.asyncio import Redis as AsyncRedis
 from app.config import RedisSettings, Settings
 from app.dispatch.celery_config import PROCESS_TASK, build_celery
 from app.dispatch.enqueue import Dispatcher
-from app.embedded.topology import Topology
+from standins.topology import Topology
 
 QUEUE = "agent_tasks"
 # Fields that name one message or one moment: equal in kind, not in value.

@@ -26,8 +26,8 @@ from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
-from app.embedded.topology import Topology
 from app.store import Store, open_store
+from standins.topology import Topology
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from app.embedded.processes import ManagedProcess
+from standins.processes import ManagedProcess
 from tests.support import Service, running_service, wait_until
 
 RECOVERY = {

@@ -24,7 +24,7 @@ TASKS = {
     "CodeAgent": "Write a Python function that merges two sorted lists, variant {n}",
 }
 # Collections the task path reads and writes; none may be scanned.
-COLLECTIONS = ("tasks", "agent_runs", "messages", "task_stats", "graph_checkpoints", "checkpoints")
+COLLECTIONS = ("tasks", "agent_runs", "messages", "task_stats", "graph_state", "checkpoints")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from typing import Any
 
 import redis
 
-from app.dispatch.workers import KEY_PREFIX
+from app.dispatch.workers import heartbeat_prefix
 from tests.support import FINAL, Service, running_service, wait_until
 
 LEASE_SECONDS = 6
@@ -32,8 +32,9 @@ ENV = {
 }
 
 
-def heartbeats(queue: redis.Redis) -> list[dict[str, Any]]:
-    return [json.loads(queue.get(key) or "{}") for key in queue.scan_iter(f"{KEY_PREFIX}*")]
+def heartbeats(queue: redis.Redis, namespace: str) -> list[dict[str, Any]]:
+    keys = queue.scan_iter(f"{heartbeat_prefix(namespace)}*")
+    return [json.loads(queue.get(key) or "{}") for key in keys]
 
 
 def test_a_paused_mongodb_stalls_no_worker_for_good_and_loses_no_task() -> None:
@@ -57,7 +58,7 @@ def _paused_mongodb(service: Service) -> None:
     try:
         deadline = time.monotonic() + PAUSE_SECONDS
         while time.monotonic() < deadline:
-            seen |= {b.get("status", "") for b in heartbeats(beats)}
+            seen |= {b.get("status", "") for b in heartbeats(beats, service.redis_namespace)}
             time.sleep(0.5)
     finally:
         os.kill(mongo.pid, signal.SIGCONT)
@@ -81,7 +82,10 @@ def _paused_mongodb(service: Service) -> None:
     assert outcomes == {"completed": 64}, f"{outcomes} after {recovered_in:.1f}s"
     # No Celery thread is left waiting, and the worker says it is healthy again.
     wait_until(
-        lambda: [(b["slots_busy"], b["status"]) for b in heartbeats(beats)] == [(0, "ok")],
+        lambda: (
+            [(b["slots_busy"], b["status"]) for b in heartbeats(beats, service.redis_namespace)]
+            == [(0, "ok")]
+        ),
         timeout=15,
     )
     beats.close()

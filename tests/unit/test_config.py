@@ -8,7 +8,7 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from app.config import ApiKey, Role, Settings, describe_error, parse_api_keys
+from app.config import ApiKey, KeyRole, Settings, describe_error, parse_api_keys
 
 PRODUCTION = {
     "ENVIRONMENT": "production",
@@ -97,8 +97,8 @@ def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyP
 
 
 def test_api_keys_need_an_id_and_a_long_secret() -> None:
-    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", Role.USER)}
-    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", Role.ADMIN)
+    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", KeyRole.USER)}
+    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", KeyRole.ADMIN)
     with pytest.raises(ValueError, match="key_id:secret"):
         parse_api_keys("a:short")
     with pytest.raises(ValueError, match="must be user or admin"):

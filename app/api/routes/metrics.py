@@ -7,11 +7,8 @@ import hmac
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pymongo.errors import PyMongoError
-from redis.exceptions import RedisError
 
 from app.api.deps import ServicesDep
-from app.dispatch.workers import online, queue_length
 from app.domain.errors import Unauthorized
 from app.observability.metrics import (
     PENDING_CHECKPOINTS,
@@ -19,7 +16,6 @@ from app.observability.metrics import (
     WORKERS_ONLINE,
     render,
 )
-from app.store import within
 
 router = APIRouter(tags=["observability"])
 
@@ -39,23 +35,13 @@ async def metrics(services: ServicesDep, request: Request) -> Response:
 
 async def _refresh_gauges(services: ServicesDep) -> None:
     """Gauges read from the stores at scrape time; a store that does not answer keeps its last."""
-    queue = services.settings.worker.queue
-    timeout = services.settings.observability.probe_timeout_seconds
-    readings = await asyncio.gather(
-        asyncio.wait_for(queue_length(services.broker, queue), timeout),
-        asyncio.wait_for(online(services.redis), timeout),
-        within(timeout, services.store.checkpoints.pending_count()),
-        return_exceptions=True,
+    monitor = services.monitor
+    queued, workers, pending = await asyncio.gather(
+        monitor.queue_length(), monitor.workers(), monitor.pending_checkpoints()
     )
-    queued, workers, pending = readings
-    if isinstance(queued, int):
-        QUEUE_LENGTH.labels(queue).set(queued)
-    if isinstance(workers, list):
+    if queued is not None:
+        QUEUE_LENGTH.labels(services.settings.worker.queue).set(queued)
+    if workers is not None:
         WORKERS_ONLINE.set(len(workers))
-    if isinstance(pending, int):
+    if pending is not None:
         PENDING_CHECKPOINTS.set(pending)
-    for reading in readings:
-        if isinstance(reading, BaseException) and not isinstance(
-            reading, RedisError | PyMongoError | OSError | TimeoutError
-        ):
-            raise reading

@@ -1,5 +1,0 @@
-"""Offline stand-in for OpenAI's chat-completions API with deterministic answers."""
-
-from app.embedded.openai_standin.app import create_app
-
-__all__ = ["create_app"]

@@ -1,5 +1,0 @@
-"""Offline stand-in for Tavily's search API with deterministic results."""
-
-from app.embedded.tavily_standin.app import create_app
-
-__all__ = ["create_app"]

@@ -36,7 +36,12 @@ def _comma_list(value: object) -> object:
 
 class _Group(BaseSettings):
     model_config = SettingsConfigDict(
-        env_file=ENV_FILE, extra="ignore", populate_by_name=False, frozen=True
+        env_file=ENV_FILE,
+        extra="ignore",
+        populate_by_name=False,
+        frozen=True,
+        # `PORT=` counts as unset, as it does for the launcher: the default applies.
+        env_ignore_empty=True,
     )
 
 
@@ -116,7 +121,8 @@ class RedisSettings(_Group):
     connect_timeout_seconds: Annotated[float, Field(gt=0)] = _env(
         "REDIS_CONNECT_TIMEOUT_SECONDS", 2.0
     )
-    socket_timeout_seconds: Annotated[float, Field(gt=0)] = _env(
+    # Above 1 s: Celery's consumer blocks on BRPOP for 1 s at a time on the same kind of socket.
+    socket_timeout_seconds: Annotated[float, Field(gt=1)] = _env(
         "REDIS_SOCKET_TIMEOUT_SECONDS", 5.0
     )
 

@@ -55,6 +55,7 @@ class Reconciler:
         self._store = store
         self._dispatcher = dispatcher
         self._owner = owner
+        self._redis = redis
         # Held for three intervals at a time, renewed by every pass of its holder; the token is
         # the owner's name, so `GET` on the key says who holds it.
         self._lock = Lock(
@@ -86,8 +87,12 @@ class Reconciler:
             await self._let_go()
 
     async def _hold_lock(self) -> bool:
-        """Take the lock, or renew it when this process holds it already."""
-        if await self._lock.owned():
+        """Take the lock, or renew it when it carries this process's name: held since the last
+        pass, or from before a restart (a container keeps its hostname and pid), which then
+        takes it back at once instead of waiting for it to expire."""
+        holder = await self._redis.get(self._lock.name)
+        if holder is not None and _text(holder) == self._owner:
+            self._lock.local.token = self._owner.encode()
             with contextlib.suppress(LockError):  # expired and taken meanwhile
                 await self._lock.reacquire()
                 return True
@@ -126,3 +131,7 @@ class Reconciler:
                 done.reclaimed += 1
         done.expired_checkpoints = await expire_overdue(self._store, now)
         return done
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value

@@ -12,7 +12,7 @@ import asyncio
 import os
 import socket
 import threading
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as WaitTimeout
 from typing import Any, TypeVar
@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 import structlog
 import uvloop
 
+from app.agents.base import Agent, AgentDeps
+from app.agents.registry import AGENTS
 from app.config import Settings
 from app.dispatch.processing import Outcome, WorkerDeps, process_task
 from app.dispatch.redis_clients import open_sync_redis
@@ -48,8 +50,14 @@ class _Slots:
 class WorkerRuntime:
     """Owns the worker process's event loop thread, the clients opened on it, its watchdog."""
 
-    def __init__(self, settings: Settings, worker_id: str | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        worker_id: str | None = None,
+        agents: Sequence[Callable[[AgentDeps], Agent]] = AGENTS,
+    ):
         self.settings = settings
+        self._agents = agents
         self.worker_id = worker_id or f"{socket.gethostname()}:{os.getpid()}"
         # uvloop (uvicorn's loop, already a dependency) costs about half of asyncio's per wake-up.
         self._loop = uvloop.new_event_loop()
@@ -63,7 +71,8 @@ class WorkerRuntime:
     def start(self) -> None:
         """Start the loop thread, open the clients on it, start the watchdog."""
         self._thread.start()
-        deps = self._submit(WorkerDeps.open(self.settings, self.worker_id)).result(timeout=60)
+        opening = WorkerDeps.open(self.settings, self.worker_id, self._agents)
+        deps = self._submit(opening).result(timeout=60)
         self._deps = deps
         self._watchdog = Watchdog(
             self._loop,

@@ -148,3 +148,22 @@ def test_cors_origins_are_comma_separated(monkeypatch: pytest.MonkeyPatch) -> No
     assert Settings().app.cors_origins == ["https://a.example", "https://b.example"]
     monkeypatch.delenv("CORS_ORIGINS")
     assert Settings().app.cors_origins == []
+
+
+def test_an_empty_variable_counts_as_unset(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("PORT", "WORKER_CONCURRENCY", "REDIS_NAMESPACE", "MONGO_DB_NAME"):
+        monkeypatch.setenv(name, "")
+    settings = Settings()
+    assert (settings.app.port, settings.worker.concurrency) == (8000, 32)
+    assert settings.redis_namespace == settings.mongo.db_name == "agent_orchestrator"
+
+
+def test_the_redis_namespace_defaults_to_the_database_name(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONGO_DB_NAME", "orchestrator_staging")
+    assert Settings().redis_namespace == "orchestrator_staging"
+    monkeypatch.setenv("REDIS_NAMESPACE", "staging-eu")
+    assert Settings().redis_namespace == "staging-eu"
+    monkeypatch.setenv("REDIS_NAMESPACE", "staging eu")
+    with pytest.raises(ValidationError) as raised:
+        Settings()
+    assert describe_error(raised.value).startswith("configuration error: REDIS_NAMESPACE: ")

@@ -19,6 +19,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.domain.errors import OrchestratorError
+
 ENV_FILE = ".env"
 
 
@@ -387,8 +389,10 @@ class Settings(BaseSettings):
         return self.worker.task_timeout_seconds + store_calls
 
 
-class ConfigurationError(RuntimeError):
+class ConfigurationError(OrchestratorError):
     """A setting is missing or malformed; the message names the variable."""
+
+    code = "CONFIGURATION_ERROR"
 
 
 def _required(value: str | None, name: str) -> str:

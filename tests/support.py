@@ -9,11 +9,20 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pymongo
 
+from app.domain.models import (
+    Checkpoint,
+    CheckpointKind,
+    CheckpointStage,
+    CheckpointStatus,
+    Task,
+    TaskStatus,
+)
 from standins.processes import ManagedProcess
 from standins.topology import Topology
 
@@ -177,3 +186,38 @@ def running_service(
             mongo.close()
     finally:
         topology.stop()
+
+
+def waiting_task(owner: str, n: int) -> tuple[dict[str, object], dict[str, object]]:
+    """A task paused at a pending output checkpoint, and that checkpoint, as stored."""
+    now = datetime.now(UTC)
+    task_id, checkpoint_id = str(uuid.uuid4()), str(uuid.uuid4())
+    task = Task(
+        task_id=task_id,
+        owner=owner,
+        session_id=f"fuzz-waiting-{n}",
+        task=f"Write a haiku about lanterns {n}",
+        status=TaskStatus.AWAITING_APPROVAL,
+        attempt=1,
+        created_at=now,
+        queued_at=now,
+        started_at=now,
+        updated_at=now,
+        pending_checkpoint=checkpoint_id,
+    )
+    checkpoint = Checkpoint(
+        checkpoint_id=checkpoint_id,
+        task_id=task_id,
+        owner=owner,
+        attempt=1,
+        kind=CheckpointKind.APPROVAL,
+        stage=CheckpointStage.OUTPUT,
+        reason="fuzz",
+        payload={"stage": "output", "draft": {"summary": "s", "raw_output": "r"}},
+        status=CheckpointStatus.PENDING,
+        created_at=now,
+        deadline=now + timedelta(days=1),
+    )
+    events = [{"kind": "status", "data": {"status": "queued", "attempt": 1}, "at": now}]
+    task_doc = task.model_dump(by_alias=True, mode="python") | {"events": events}
+    return task_doc, checkpoint.model_dump(by_alias=True, mode="python")

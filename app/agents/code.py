@@ -7,7 +7,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from app.agents.base import AgentDeps, AgentOutput, AgentRequest
 from app.agents.history import history_messages
 from app.agents.text import fenced_language, has_fence, requested_language, summarize
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 from app.llm import ModelRole
 
 PROMPT_VERSION = "code-v1"
@@ -39,7 +39,9 @@ class CodeAgent:
         reply = await self._deps.llm.chat(ModelRole.CODE, messages)
         answer = reply.text
         if not has_fence(answer):
-            raise AgentError("CODE_NO_OUTPUT", "The code model answered without a code block.")
+            raise AgentError(
+                TaskErrorCode.CODE_NO_OUTPUT, "The code model answered without a code block."
+            )
         return AgentOutput(
             summary=summarize(answer),
             raw_output=answer,

@@ -10,7 +10,7 @@ from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 from app.agents.base import AgentDeps, AgentOutput, AgentRequest, SearchResult
 from app.agents.history import history_messages
 from app.agents.text import clean_untrusted, summarize
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 from app.domain.models import Citation
 from app.llm import ModelRole
 
@@ -79,7 +79,9 @@ class ContentAgent:
         """Search, then write with citations taken only from the search results."""
         results = await self._deps.search.search(request.task)
         if not results:
-            raise AgentError("SEARCH_NO_RESULTS", "Web search returned no results for the task.")
+            raise AgentError(
+                TaskErrorCode.SEARCH_NO_RESULTS, "Web search returned no results for the task."
+            )
         messages: list[BaseMessage] = [
             SystemMessage(SYSTEM_PROMPT),
             *history_messages(request.history),

@@ -18,7 +18,7 @@ from app.agents.base import AgentRequest
 from app.agents.history import history_messages
 from app.agents.registry import AgentRegistry
 from app.agents.runs import RunRecorder
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 from app.domain.models import CheckpointStage, Message, RoutingDecision, RoutingOverride, utcnow
 from app.llm import LLMClient, ModelRole, StructuredReply
 
@@ -132,7 +132,8 @@ async def classify_task(state: PeerState, runtime: Runtime[PeerContext]) -> Peer
             decision, problem = parse_decision(reply, ctx.registry)
             if decision is None:
                 raise AgentError(
-                    "ROUTER_INVALID_OUTPUT", f"The router's answer was invalid twice: {problem}"
+                    TaskErrorCode.ROUTER_INVALID_OUTPUT,
+                    f"The router's answer was invalid twice: {problem}",
                 )
         run.succeed({**decision.model_dump(), "repaired": repaired, "model": reply.model})
     await ctx.record_routing(decision)
@@ -181,7 +182,10 @@ def route_to_agent(
     else:
         confirm = confirm_below is not None and decision.confidence < confirm_below
         return {"selected_agent": decision.agent_name, "needs_confirmation": confirm}
-    return {"selected_agent": None, "error": {"type": "UNKNOWN_TASK_TYPE", "message": message}}
+    return {
+        "selected_agent": None,
+        "error": {"type": TaskErrorCode.UNKNOWN_TASK_TYPE, "message": message},
+    }
 
 
 def _after_routing(state: PeerState) -> str:

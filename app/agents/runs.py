@@ -16,10 +16,10 @@ from typing import Any
 
 import structlog
 
-from app.domain.errors import AgentError
+from app.domain.errors import error_record
 from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
 from app.observability.metrics import AGENT_RUNS
-from app.observability.run_context import RunContext, bind_run, error_info
+from app.observability.run_context import RunContext, bind_run
 from app.store import EventBuffer, Store
 
 
@@ -111,8 +111,7 @@ class RunRecorder:
             await self._close(handle, sink, RunStatus.CANCELLED, None)
             raise
         except Exception as exc:
-            error = error_info(exc) if isinstance(exc, AgentError) else _internal(exc)
-            await self._close(handle, sink, RunStatus.FAILED, error)
+            await self._close(handle, sink, RunStatus.FAILED, error_record(exc))
             raise
         await self._close(handle, sink, RunStatus.COMPLETED, None)
 
@@ -143,7 +142,3 @@ class RunRecorder:
                 "error": error.model_dump() if error else None,
             },
         )
-
-
-def _internal(exc: Exception) -> TaskErrorInfo:
-    return TaskErrorInfo(type="INTERNAL_ERROR", message=str(exc) or type(exc).__name__)

@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain.errors import AppError
+from app.domain.errors import AppError, InvalidInput
 
 log = structlog.get_logger(__name__)
 
@@ -32,6 +32,9 @@ def error_response(
 
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
+    if isinstance(exc, InvalidInput):
+        problem = {"type": exc.code, "loc": ["body", exc.field], "msg": exc.message}
+        return JSONResponse({"detail": [problem]}, status_code=422)
     return error_response(request, exc.status, exc.code, exc.message)
 
 

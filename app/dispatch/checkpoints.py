@@ -9,7 +9,13 @@ import structlog
 
 from app.agents.registry import agent_names
 from app.dispatch.enqueue import Dispatcher
-from app.domain.errors import CheckpointNotFound, InvalidTransition, TaskNotFound
+from app.domain.errors import (
+    CheckpointNotFound,
+    InvalidInput,
+    InvalidTransition,
+    TaskErrorCode,
+    TaskNotFound,
+)
 from app.domain.models import (
     Checkpoint,
     CheckpointStage,
@@ -45,9 +51,11 @@ def validate_edits(stage: CheckpointStage, edits: dict[str, Any] | None) -> dict
     return edits
 
 
-class InvalidEdits(InvalidTransition):
-    code = "INVALID_EDITS"
-    status = 422
+class InvalidEdits(InvalidInput):
+    """Edits the checkpoint's stage does not allow (422, `type: invalid_edits` at body.edits)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, field="edits", kind="invalid_edits")
 
 
 async def checkpoint_for_decision(store: Store, checkpoint_id: str) -> tuple[Checkpoint, Task]:
@@ -98,7 +106,7 @@ async def reject(store: Store, checkpoint_id: str, admin: str, reason: str) -> C
     checkpoint, _ = await checkpoint_for_decision(store, checkpoint_id)
     decided = await _decide(store, checkpoint, CheckpointStatus.REJECTED, admin, reason, None)
     error = TaskErrorInfo(
-        type="CHECKPOINT_REJECTED",
+        type=TaskErrorCode.CHECKPOINT_REJECTED,
         message=f"Rejected by {admin} at the {checkpoint.stage.value} stage: {reason}",
     )
     await _end_waiting(store, decided, error)
@@ -131,7 +139,7 @@ async def expire_overdue(store: Store, now: datetime, limit: int = 500) -> int:
             continue
         _observe(decided)
         error = TaskErrorInfo(
-            type="CHECKPOINT_EXPIRED",
+            type=TaskErrorCode.CHECKPOINT_EXPIRED,
             message=f"No decision on the {checkpoint.stage.value} checkpoint before "
             f"{checkpoint.deadline.isoformat()}.",
         )

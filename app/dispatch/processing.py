@@ -26,7 +26,7 @@ from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
 from app.dispatch.redis_clients import open_broker, open_redis
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode, error_record
 from app.domain.models import (
     Checkpoint,
     CheckpointKind,
@@ -207,10 +207,13 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         return await _fail(deps, attempt, exc.code, exc.message)
     except TimeoutError:
         limit = settings.worker.task_timeout_seconds
-        return await _fail(deps, attempt, "TIMEOUT", f"The task ran longer than {limit:g}s.")
+        return await _fail(
+            deps, attempt, TaskErrorCode.TIMEOUT, f"The task ran longer than {limit:g}s."
+        )
     except Exception as exc:
         log.exception("task_crashed")
-        return await _fail(deps, attempt, "INTERNAL_ERROR", str(exc) or type(exc).__name__)
+        crash = error_record(exc)
+        return await _fail(deps, attempt, crash.type, crash.message)
     finally:
         watch.cancel()
     return await _finish(deps, attempt, final)

@@ -21,6 +21,7 @@ from redis.exceptions import LockError, RedisError
 from app.config import Settings
 from app.dispatch.checkpoints import expire_overdue
 from app.dispatch.enqueue import Dispatcher
+from app.domain.errors import TaskErrorCode
 from app.domain.models import TaskErrorInfo, utcnow
 from app.observability.metrics import RECOVERED_TASKS
 from app.store import Store
@@ -115,7 +116,7 @@ class Reconciler:
         for task in await self._store.tasks.expired_leases(now, BATCH):
             if task.reclaims + 1 >= self._settings.max_attempts:
                 error = TaskErrorInfo(
-                    type="MAX_ATTEMPTS_EXCEEDED",
+                    type=TaskErrorCode.MAX_ATTEMPTS_EXCEEDED,
                     message=f"The task's worker was lost {task.reclaims + 1} times "
                     f"(TASK_MAX_ATTEMPTS={self._settings.max_attempts}).",
                 )

@@ -29,7 +29,7 @@ from tenacity import (
 )
 
 from app.config import LLMSettings
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 from app.domain.models import Usage
 from app.llm.errors import CircuitOpen, classify, counts_against_endpoint, is_retryable
 from app.llm.factory import ChatEndpoint, ModelRole
@@ -112,13 +112,15 @@ def _check_completion(result: object) -> None:
     the provider, not an empty answer."""
     if not isinstance(result, ChatCompletion):
         raise AgentError(
-            "LLM_UNAVAILABLE", "The LLM provider answered without JSON.", deferrable=True
+            TaskErrorCode.LLM_UNAVAILABLE,
+            "The LLM provider answered without JSON.",
+            deferrable=True,
         )
     error = (result.model_extra or {}).get("error")
     if error is not None or not result.choices:
         detail = f": {error}" if error is not None else ""
         raise AgentError(
-            "LLM_UNAVAILABLE",
+            TaskErrorCode.LLM_UNAVAILABLE,
             f"The LLM provider answered without a completion{detail}",
             deferrable=True,
         )

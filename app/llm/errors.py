@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import openai
 
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 
 
 class CircuitOpen(AgentError):
@@ -12,7 +12,7 @@ class CircuitOpen(AgentError):
 
     def __init__(self, endpoint: str, model: str):
         super().__init__(
-            "LLM_UNAVAILABLE",
+            TaskErrorCode.LLM_UNAVAILABLE,
             f"The circuit for {model} at {endpoint} is open after repeated failures.",
             deferrable=True,
         )
@@ -41,12 +41,20 @@ def classify(exc: openai.OpenAIError) -> AgentError:
     """
     if isinstance(exc, openai.RateLimitError):
         return AgentError(
-            "LLM_RATE_LIMITED", f"The LLM provider rate-limited the call: {exc}", deferrable=True
+            TaskErrorCode.LLM_RATE_LIMITED,
+            f"The LLM provider rate-limited the call: {exc}",
+            deferrable=True,
         )
     if isinstance(exc, openai.APITimeoutError):
-        return AgentError("LLM_TIMEOUT", "The LLM call timed out.", deferrable=True)
+        return AgentError(TaskErrorCode.LLM_TIMEOUT, "The LLM call timed out.", deferrable=True)
     if isinstance(exc, openai.AuthenticationError | openai.PermissionDeniedError):
-        return AgentError("LLM_AUTH_ERROR", f"The LLM provider refused the credentials: {exc}")
+        return AgentError(
+            TaskErrorCode.LLM_AUTH_ERROR, f"The LLM provider refused the credentials: {exc}"
+        )
     if isinstance(exc, openai.APIStatusError) and exc.status_code < 500:
-        return AgentError("LLM_BAD_REQUEST", f"The LLM provider rejected the request: {exc}")
-    return AgentError("LLM_UNAVAILABLE", f"The LLM provider is unavailable: {exc}", deferrable=True)
+        return AgentError(
+            TaskErrorCode.LLM_BAD_REQUEST, f"The LLM provider rejected the request: {exc}"
+        )
+    return AgentError(
+        TaskErrorCode.LLM_UNAVAILABLE, f"The LLM provider is unavailable: {exc}", deferrable=True
+    )

@@ -16,7 +16,7 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from app.domain.errors import AgentError
+from app.domain.errors import error_record
 from app.domain.models import TaskErrorInfo, ToolExecution, ToolStatus, Usage, utcnow
 from app.observability.metrics import TOOL_DURATION, TOOL_EXECUTIONS
 
@@ -76,13 +76,6 @@ class ToolCall:
     output: dict[str, Any] | None = None
 
 
-def error_info(exc: BaseException) -> TaskErrorInfo:
-    """A recorded error for an exception (typed when it is an AgentError)."""
-    if isinstance(exc, AgentError):
-        return TaskErrorInfo(type=exc.code, message=exc.message)
-    return TaskErrorInfo(type=type(exc).__name__, message=str(exc) or type(exc).__name__)
-
-
 @asynccontextmanager
 async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[ToolCall]:
     """Record the body as one tool execution of the current run (ok or error, with duration)."""
@@ -97,7 +90,7 @@ async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[Tool
     try:
         yield call
     except Exception as exc:
-        error = error_info(exc)
+        error = error_record(exc)
         raise
     finally:
         seconds = time.perf_counter() - started

@@ -15,6 +15,7 @@ from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, PyMongoError
 
+from app.domain.errors import TaskErrorCode
 from app.domain.models import (
     AttemptRecord,
     Checkpoint,
@@ -311,13 +312,13 @@ class TaskRepository:
 
     async def finish_cancelled(self, task_id: str, attempt: int, events: Events = ()) -> bool:
         """The worker stopped the attempt because cancel was requested."""
-        error = {"type": "CANCELLED", "message": "Cancelled on request while running."}
+        error = {"type": TaskErrorCode.CANCELLED, "message": "Cancelled on request while running."}
         return await self._finish(task_id, attempt, TaskStatus.CANCELLED, {"error": error}, events)
 
     async def cancel_waiting(self, task_id: str, owner: str) -> Task | None:
         """Cancel a task no worker holds (queued or awaiting approval) at once."""
         fields: Document = {
-            "error": {"type": "CANCELLED", "message": "Cancelled on request."},
+            "error": {"type": TaskErrorCode.CANCELLED, "message": "Cancelled on request."},
             "completed_at": utcnow(),
             "lease_expires_at": None,
             "pending_checkpoint": None,

@@ -6,7 +6,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 import schemathesis
@@ -23,16 +23,10 @@ from schemathesis.specs.openapi.checks import (
 
 from app.config import Settings
 from app.domain.models import (
-    Checkpoint,
-    CheckpointKind,
-    CheckpointStage,
-    CheckpointStatus,
     Message,
-    Task,
-    TaskStatus,
 )
 from app.main import create_app
-from tests.support import Service
+from tests.support import Service, waiting_task
 
 KEY = "schema-fuzz-key-0001"
 CHECKS = [
@@ -72,41 +66,6 @@ class Seeded:
     final_task_ids: list[str]
     checkpoint_ids: list[str]
     session_id: str
-
-
-def waiting_task(owner: str, n: int) -> tuple[dict[str, object], dict[str, object]]:
-    """A task paused at a pending output checkpoint, and that checkpoint, as stored."""
-    now = datetime.now(UTC)
-    task_id, checkpoint_id = str(uuid.uuid4()), str(uuid.uuid4())
-    task = Task(
-        task_id=task_id,
-        owner=owner,
-        session_id=f"fuzz-waiting-{n}",
-        task=f"Write a haiku about lanterns {n}",
-        status=TaskStatus.AWAITING_APPROVAL,
-        attempt=1,
-        created_at=now,
-        queued_at=now,
-        started_at=now,
-        updated_at=now,
-        pending_checkpoint=checkpoint_id,
-    )
-    checkpoint = Checkpoint(
-        checkpoint_id=checkpoint_id,
-        task_id=task_id,
-        owner=owner,
-        attempt=1,
-        kind=CheckpointKind.APPROVAL,
-        stage=CheckpointStage.OUTPUT,
-        reason="fuzz",
-        payload={"stage": "output", "draft": {"summary": "s", "raw_output": "r"}},
-        status=CheckpointStatus.PENDING,
-        created_at=now,
-        deadline=now + timedelta(days=1),
-    )
-    events = [{"kind": "status", "data": {"status": "queued", "attempt": 1}, "at": now}]
-    task_doc = task.model_dump(by_alias=True, mode="python") | {"events": events}
-    return task_doc, checkpoint.model_dump(by_alias=True, mode="python")
 
 
 @pytest.fixture(scope="module")

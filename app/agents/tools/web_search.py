@@ -10,7 +10,7 @@ from tavily import errors as tavily_errors
 
 from app.agents.base import SearchResult
 from app.config import SearchSettings
-from app.domain.errors import AgentError
+from app.domain.errors import AgentError, TaskErrorCode
 from app.observability.metrics import RATE_LIMIT_HITS
 from app.observability.run_context import tool_call
 
@@ -35,24 +35,30 @@ class TavilySearch:
     async def _search(self, query: str, max_results: int) -> list[SearchResult]:
         if self._api_key is None:
             # tavily-python would silently go keyless; refuse instead.
-            raise AgentError("SEARCH_AUTH_ERROR", "No TAVILY_API_KEY is configured.")
+            raise AgentError(TaskErrorCode.SEARCH_AUTH_ERROR, "No TAVILY_API_KEY is configured.")
         try:
             response: dict[str, Any] = await self._client.search(
                 query=query, max_results=max_results, timeout=self._settings.timeout_seconds
             )
         except tavily_errors.UsageLimitExceededError as exc:
             RATE_LIMIT_HITS.labels("search").inc()
-            raise AgentError("SEARCH_RATE_LIMITED", f"Web search is rate-limited: {exc}") from exc
+            raise AgentError(
+                TaskErrorCode.SEARCH_RATE_LIMITED, f"Web search is rate-limited: {exc}"
+            ) from exc
         except (
             tavily_errors.InvalidAPIKeyError,
             tavily_errors.MissingAPIKeyError,
             tavily_errors.ForbiddenError,
         ) as exc:
-            raise AgentError("SEARCH_AUTH_ERROR", f"Web search refused the key: {exc}") from exc
+            raise AgentError(
+                TaskErrorCode.SEARCH_AUTH_ERROR, f"Web search refused the key: {exc}"
+            ) from exc
         except tavily_errors.BadRequestError as exc:
-            raise AgentError("SEARCH_BAD_REQUEST", f"Web search rejected the query: {exc}") from exc
+            raise AgentError(
+                TaskErrorCode.SEARCH_BAD_REQUEST, f"Web search rejected the query: {exc}"
+            ) from exc
         except (tavily_errors.TimeoutError, httpx.HTTPError) as exc:
-            raise AgentError("SEARCH_UNAVAILABLE", f"Web search failed: {exc}") from exc
+            raise AgentError(TaskErrorCode.SEARCH_UNAVAILABLE, f"Web search failed: {exc}") from exc
         return [
             SearchResult(
                 title=str(item.get("title") or item.get("url")),

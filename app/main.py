@@ -36,6 +36,7 @@ from app.dispatch.redis_clients import open_broker, open_redis
 from app.observability.logging import configure_logging
 from app.observability.metrics import mark_process_dead
 from app.store import open_store
+from app.tasks import TaskLifecycle
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -54,7 +55,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         http = httpx.AsyncClient(timeout=settings.observability.probe_timeout_seconds)
         monitor = Monitor(settings, store, redis, http, broker)
         app.state.services = Services(
-            settings, store, redis, dispatcher, Intake(store.tasks, dispatcher), monitor, broker
+            settings,
+            store,
+            redis,
+            dispatcher,
+            Intake(TaskLifecycle.of(store), dispatcher),
+            monitor,
+            broker,
         )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
         # its turn at the reconciler's lock too, from one interval after it starts (workers

@@ -28,6 +28,7 @@ from app.domain.models import (
 )
 from app.observability.metrics import CHECKPOINT_DECISION_SECONDS, CHECKPOINTS_DECIDED
 from app.store import Store, task_events
+from app.tasks import TaskLifecycle
 
 log = structlog.get_logger(__name__)
 OUTPUT_FIELDS = {"summary", "raw_output", "code_language"}
@@ -93,7 +94,9 @@ async def approve(
         "decided_by": admin,
         "decided_at": (decided.decided_at or utcnow()).isoformat(),
     }
-    released = await store.tasks.release(task.task_id, decided, resume, [_event(decided)])
+    released = await TaskLifecycle.of(store).release(
+        task.task_id, decided, resume, [_event(decided)]
+    )
     if released is None:
         await store.tasks.append_events(task.task_id, [_event(decided)])
     else:
@@ -180,7 +183,9 @@ def _observe(checkpoint: Checkpoint) -> None:
 
 async def _end_waiting(store: Store, decided: Checkpoint, error: TaskErrorInfo) -> None:
     """Fail the task a checkpoint held; the decision's event goes with the status change."""
-    failed = await store.tasks.fail_waiting(decided.task_id, decided, error, [_event(decided)])
+    failed = await TaskLifecycle.of(store).fail_waiting(
+        decided.task_id, decided, error, [_event(decided)]
+    )
     if failed is None:
         await store.tasks.append_events(decided.task_id, [_event(decided)])
     else:

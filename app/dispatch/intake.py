@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from app.dispatch.enqueue import Dispatcher
 from app.domain.models import Task
-from app.store import TaskRepository
+from app.tasks import TaskLifecycle
 
 # Enough that a burst of every connection a busy API holds goes in one or two commands;
 # small enough that one insert stays well under MongoDB's 48 MB message.
@@ -39,7 +39,7 @@ class _Waiting:
 class Intake:
     """Stores new tasks (queued), then publishes them, in batches of whoever is waiting."""
 
-    tasks: TaskRepository
+    tasks: TaskLifecycle
     dispatcher: Dispatcher
     max_batch: int = MAX_BATCH
     _waiting: list[_Waiting] = field(default_factory=list)

@@ -46,6 +46,7 @@ from app.llm import LLMClient
 from app.observability.metrics import CHECKPOINTS_CREATED
 from app.store import EventBuffer, Store, open_store
 from app.store.graph_state import NEW_THREAD, HeldSaves
+from app.tasks import TaskLifecycle
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -69,6 +70,7 @@ class WorkerDeps:
 
     settings: Settings
     store: Store
+    lifecycle: TaskLifecycle
     registry: AgentRegistry
     llm: LLMClient
     graph: Any
@@ -97,7 +99,8 @@ class WorkerDeps:
             build_celery(settings), settings.worker.queue, open_broker(settings, redis)
         )
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
-        deps = cls(settings, store, registry, llm, graph, dispatcher, redis, worker_id)
+        lifecycle = TaskLifecycle.of(store)
+        deps = cls(settings, store, lifecycle, registry, llm, graph, dispatcher, redis, worker_id)
         deps.background = [
             # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
             asyncio.create_task(store.ensure_indexes_when_reachable()),
@@ -149,7 +152,7 @@ class Attempt:
 
 async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     settings = deps.settings
-    task = await deps.store.tasks.claim(task_id, deps.worker_id, settings.worker.lease_seconds)
+    task = await deps.lifecycle.claim(task_id, deps.worker_id, settings.worker.lease_seconds)
     if task is None:
         log.info("task_not_claimable", task_id=task_id)
         return Outcome.SKIPPED
@@ -162,10 +165,10 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     attempt = Attempt(task, events, RunRecorder(deps.store, task.task_id, task.attempt, events))
 
     async def record_routing(decision: RoutingDecision) -> None:
-        await deps.store.tasks.record_routing(task.task_id, task.attempt, decision, events.take())
+        await deps.lifecycle.record_routing(task.task_id, task.attempt, decision, events.take())
 
     async def record_override(override: RoutingOverride) -> None:
-        await deps.store.tasks.record_override(task.task_id, task.attempt, override, events.take())
+        await deps.lifecycle.record_override(task.task_id, task.attempt, override, events.take())
 
     context = PeerContext(
         registry=deps.registry,
@@ -291,7 +294,7 @@ async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
         # Another attempt owns the task now; nothing this attempt did may be written.
         log.warning("task_lease_lost", attempt=task.attempt)
         return Outcome.SKIPPED
-    stopped = await deps.store.tasks.finish_cancelled(
+    stopped = await deps.lifecycle.finish_cancelled(
         task.task_id, task.attempt, attempt.events.take()
     )
     if not stopped:
@@ -312,7 +315,7 @@ async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> 
     result = TaskResult.model_validate(output.model_dump())
     usage = attempt.usage_so_far or await deps.store.agent_runs.total_usage(task.task_id)
     agent = final.get("selected_agent")
-    completed = await deps.store.tasks.complete(
+    completed = await deps.lifecycle.complete(
         task.task_id, task.attempt, result, usage, agent, attempt.events.take()
     )
     if not completed:
@@ -329,7 +332,7 @@ async def _fail(deps: WorkerDeps, attempt: Attempt, code: str, message: str) -> 
     task = attempt.task
     error = TaskErrorInfo(type=code, message=message)
     usage = attempt.usage_so_far or await deps.store.agent_runs.total_usage(task.task_id)
-    failed = await deps.store.tasks.fail(
+    failed = await deps.lifecycle.fail(
         task.task_id, task.attempt, error, usage, attempt.events.take()
     )
     if not failed:
@@ -345,7 +348,7 @@ async def _defer(deps: WorkerDeps, attempt: Attempt, exc: AgentError) -> Outcome
     task = attempt.task
     delay = min(deps.settings.llm.defer_seconds * 2**task.deferrals, MAX_DEFER_SECONDS)
     error = TaskErrorInfo(type=exc.code, message=exc.message)
-    deferred = await deps.store.tasks.requeue(
+    deferred = await deps.lifecycle.requeue(
         task.task_id, task.attempt, error, delay, attempt.events.take()
     )
     if not deferred:
@@ -384,7 +387,7 @@ async def _pause(deps: WorkerDeps, attempt: Attempt, interrupt: Interrupt) -> Ou
             "reason": checkpoint.reason,
         },
     )
-    paused = await deps.store.tasks.pause(
+    paused = await deps.lifecycle.pause(
         task.task_id, task.attempt, checkpoint.checkpoint_id, attempt.events.take()
     )
     if paused is None:

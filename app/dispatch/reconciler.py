@@ -25,6 +25,7 @@ from app.domain.errors import TaskErrorCode
 from app.domain.models import TaskErrorInfo, utcnow
 from app.observability.metrics import RECOVERED_TASKS
 from app.store import Store
+from app.tasks import TaskLifecycle
 
 log = structlog.get_logger(__name__)
 BATCH = 500
@@ -54,6 +55,7 @@ class Reconciler:
     ):
         self._settings = settings.worker
         self._store = store
+        self._lifecycle = TaskLifecycle.of(store)
         self._dispatcher = dispatcher
         self._owner = owner
         self._redis = redis
@@ -120,11 +122,11 @@ class Reconciler:
                     message=f"The task's worker was lost {task.reclaims + 1} times "
                     f"(TASK_MAX_ATTEMPTS={self._settings.max_attempts}).",
                 )
-                if await self._store.tasks.fail_expired(task, now, error):
+                if await self._lifecycle.fail_expired(task, now, error):
                     await self._store.agent_runs.abandon(task.task_id, task.attempt)
                     RECOVERED_TASKS.labels("failed_max_attempts").inc()
                     done.failed += 1
-            elif await self._store.tasks.reclaim(task, now):
+            elif await self._lifecycle.reclaim(task, now):
                 await self._store.agent_runs.abandon(task.task_id, task.attempt)
                 await self._dispatcher.enqueue(task.task_id)
                 RECOVERED_TASKS.labels("reclaimed").inc()

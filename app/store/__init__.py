@@ -1,5 +1,6 @@
 """MongoDB access through PyMongo's async client: one repository per collection."""
 
+from app.store._base import Document, Repository
 from app.store.agent_runs import AgentRunRepository
 from app.store.client import Store, open_store, within
 from app.store.idempotency import IdempotencyRepository
@@ -11,9 +12,11 @@ from app.store.tasks import TaskFilters, TaskPage, TaskRepository
 __all__ = [
     "AgentRunRepository",
     "DayStats",
+    "Document",
     "EventBuffer",
     "IdempotencyRepository",
     "MessageRepository",
+    "Repository",
     "Store",
     "TaskFilters",
     "TaskPage",

@@ -6,26 +6,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 
 from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
-
-Document = dict[str, Any]
+from app.store._base import Document, Repository
 
 
 def _stored(executions: Sequence[ToolExecution]) -> list[Document]:
     return [e.model_dump(by_alias=True, mode="python") for e in executions]
 
 
-class AgentRunRepository:
+class AgentRunRepository(Repository):
     """Start and finish agent runs, add their tool executions; list a task's runs."""
-
-    def __init__(self, collection: AsyncCollection[Document]):
-        self._runs = collection
 
     async def ensure_indexes(self) -> None:
         # One run per agent per attempt: a duplicate delivery cannot record a second one.
-        await self._runs.create_index(
+        await self._collection.create_index(
             [("task_id", ASCENDING), ("attempt", ASCENDING), ("agent_name", ASCENDING)],
             name="task_attempt_agent",
             unique=True,
@@ -33,12 +28,12 @@ class AgentRunRepository:
 
     async def start(self, run: AgentRun) -> None:
         """Record a run as running."""
-        await self._runs.insert_one(run.model_dump(by_alias=True, mode="python"))
+        await self._collection.insert_one(run.model_dump(by_alias=True, mode="python"))
 
     async def add_tool_executions(self, run_id: str, executions: Sequence[ToolExecution]) -> None:
         """Append calls that finished while the run goes on."""
         if executions:
-            await self._runs.update_one(
+            await self._collection.update_one(
                 {"_id": run_id}, {"$push": {"tool_executions": {"$each": _stored(executions)}}}
             )
 
@@ -72,11 +67,13 @@ class AgentRunRepository:
         if executions:
             update["$push"] = {"tool_executions": {"$each": _stored(executions)}}
         # Only a running run closes: one the reconciler marked abandoned stays abandoned.
-        await self._runs.update_one({"_id": run.run_id, "status": RunStatus.RUNNING.value}, update)
+        await self._collection.update_one(
+            {"_id": run.run_id, "status": RunStatus.RUNNING.value}, update
+        )
 
     async def abandon(self, task_id: str, attempt: int) -> int:
         """Mark the still-running runs of an attempt that lost its lease as abandoned."""
-        outcome = await self._runs.update_many(
+        outcome = await self._collection.update_many(
             {"task_id": task_id, "attempt": attempt, "status": RunStatus.RUNNING.value},
             {"$set": {"status": RunStatus.ABANDONED.value, "finished_at": utcnow()}},
         )
@@ -85,14 +82,14 @@ class AgentRunRepository:
     async def total_usage(self, task_id: str) -> Usage:
         """The usage of every run of the task, all attempts included (what it cost)."""
         total = Usage()
-        async for doc in self._runs.find({"task_id": task_id}, {"usage": 1}):
+        async for doc in self._collection.find({"task_id": task_id}, {"usage": 1}):
             total = total + Usage.model_validate(doc.get("usage") or {})
         return total
 
     async def for_task(self, task_id: str) -> list[AgentRun]:
         """The task's runs in the order they started, each with its tool executions."""
         docs = (
-            await self._runs.find({"task_id": task_id})
+            await self._collection.find({"task_id": task_id})
             .sort([("attempt", ASCENDING), ("started_at", ASCENDING)])
             .to_list()
         )

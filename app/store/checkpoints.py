@@ -6,43 +6,38 @@ from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.asynchronous.collection import AsyncCollection
 
 from app.domain.models import Checkpoint, CheckpointStatus, utcnow
+from app.store._base import Document, Repository
 
-Document = dict[str, Any]
 
-
-class CheckpointRepository:
+class CheckpointRepository(Repository):
     """Create checkpoints and decide them, each decision a compare-and-set on `pending`."""
 
-    def __init__(self, collection: AsyncCollection[Document]):
-        self._checkpoints = collection
-
     async def ensure_indexes(self) -> None:
-        await self._checkpoints.create_index(
+        await self._collection.create_index(
             [("task_id", ASCENDING), ("created_at", ASCENDING)], name="task_created"
         )
-        await self._checkpoints.create_index(
+        await self._collection.create_index(
             [("status", ASCENDING), ("deadline", ASCENDING)], name="status_deadline"
         )
 
     async def create(self, checkpoint: Checkpoint) -> None:
-        await self._checkpoints.insert_one(checkpoint.model_dump(by_alias=True, mode="python"))
+        await self._collection.insert_one(checkpoint.model_dump(by_alias=True, mode="python"))
 
     async def get(self, checkpoint_id: str) -> Checkpoint | None:
-        doc = await self._checkpoints.find_one({"_id": checkpoint_id})
+        doc = await self._collection.find_one({"_id": checkpoint_id})
         return Checkpoint.model_validate(doc) if doc else None
 
     async def for_task(self, task_id: str) -> list[Checkpoint]:
         """The task's checkpoints, oldest first."""
-        cursor = self._checkpoints.find({"task_id": task_id}).sort([("created_at", ASCENDING)])
+        cursor = self._collection.find({"task_id": task_id}).sort([("created_at", ASCENDING)])
         return [Checkpoint.model_validate(doc) async for doc in cursor]
 
     async def listing(self, status: CheckpointStatus | None, limit: int) -> list[Checkpoint]:
         """Checkpoints of every task, newest first, optionally of one status."""
         query: Document = {} if status is None else {"status": status.value}
-        cursor = self._checkpoints.find(query).sort([("created_at", DESCENDING)]).limit(limit)
+        cursor = self._collection.find(query).sort([("created_at", DESCENDING)]).limit(limit)
         return [Checkpoint.model_validate(doc) async for doc in cursor]
 
     async def decide(
@@ -54,7 +49,7 @@ class CheckpointRepository:
         edits: dict[str, Any] | None = None,
     ) -> Checkpoint | None:
         """Record a decision on a pending checkpoint; None when it was already decided."""
-        doc = await self._checkpoints.find_one_and_update(
+        doc = await self._collection.find_one_and_update(
             {"_id": checkpoint_id, "status": CheckpointStatus.PENDING.value},
             {
                 "$set": {
@@ -71,11 +66,11 @@ class CheckpointRepository:
 
     async def overdue(self, now: datetime, limit: int) -> list[Checkpoint]:
         """Pending checkpoints past their deadline."""
-        cursor = self._checkpoints.find(
+        cursor = self._collection.find(
             {"status": CheckpointStatus.PENDING.value, "deadline": {"$lt": now}}
         ).limit(limit)
         return [Checkpoint.model_validate(doc) async for doc in cursor]
 
     async def pending_count(self) -> int:
         """Checkpoints waiting for a decision."""
-        return await self._checkpoints.count_documents({"status": CheckpointStatus.PENDING.value})
+        return await self._collection.count_documents({"status": CheckpointStatus.PENDING.value})

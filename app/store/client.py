@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import pymongo
 import structlog
@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import PyMongoError
 
 from app.config import Settings
+from app.store._base import Document
 from app.store.agent_runs import AgentRunRepository
 from app.store.checkpoints import CheckpointRepository
 from app.store.graph_state import MongoGraphStateSaver
@@ -23,7 +24,6 @@ from app.store.monitoring import CommandMetrics
 from app.store.task_stats import TaskStatsRepository
 from app.store.tasks import TaskRepository
 
-Document = dict[str, Any]
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
@@ -98,7 +98,7 @@ def open_store(settings: Settings) -> Store:
     return Store(
         client=client,
         db=db,
-        tasks=TaskRepository(db["tasks"], stats),
+        tasks=TaskRepository(db["tasks"]),
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
         idempotency=IdempotencyRepository(db["idempotency_keys"]),

@@ -31,7 +31,8 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
-Document = dict[str, Any]
+from app.store._base import Document
+
 STATES = "graph_state"
 STATE_WRITES = "graph_state_writes"
 _CHECKPOINT_KEY = [

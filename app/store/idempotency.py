@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from pymongo import ASCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.models import utcnow
+from app.store._base import Repository
 
-Document = dict[str, Any]
 KEEP_SECONDS = 24 * 3600
 
 
@@ -24,14 +22,11 @@ class Reservation:
     created: bool
 
 
-class IdempotencyRepository:
+class IdempotencyRepository(Repository):
     """Reserve keys atomically (the unique _id decides between concurrent requests)."""
 
-    def __init__(self, collection: AsyncCollection[Document]):
-        self._keys = collection
-
     async def ensure_indexes(self) -> None:
-        await self._keys.create_index(
+        await self._collection.create_index(
             [("created_at", ASCENDING)], name="expire_after_24h", expireAfterSeconds=KEEP_SECONDS
         )
 
@@ -39,7 +34,7 @@ class IdempotencyRepository:
         """Bind the key to task_id, or return the binding an earlier request made."""
         key_id = f"{owner}:{key}"
         try:
-            await self._keys.insert_one(
+            await self._collection.insert_one(
                 {
                     "_id": key_id,
                     "owner": owner,
@@ -49,7 +44,7 @@ class IdempotencyRepository:
                 }
             )
         except DuplicateKeyError:
-            doc = await self._keys.find_one({"_id": key_id})
+            doc = await self._collection.find_one({"_id": key_id})
             if doc is None:  # expired between the insert and the read: take it now
                 return await self.reserve(owner, key, fingerprint, task_id)
             return Reservation(doc["task_id"], doc["fingerprint"], created=False)
@@ -57,4 +52,4 @@ class IdempotencyRepository:
 
     async def release(self, owner: str, key: str, task_id: str) -> None:
         """Drop a reservation whose task could not be stored, so the key can be used again."""
-        await self._keys.delete_one({"_id": f"{owner}:{key}", "task_id": task_id})
+        await self._collection.delete_one({"_id": f"{owner}:{key}", "task_id": task_id})

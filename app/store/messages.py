@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pymongo import ASCENDING, DESCENDING
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain.models import Message
+from app.store._base import Document, Repository
 
-Document = dict[str, Any]
 _DUPLICATE_KEY = 11000
 
 
-class MessageRepository:
+class MessageRepository(Repository):
     """Append turns to a session and read its latest ones."""
 
-    def __init__(self, collection: AsyncCollection[Document]):
-        self._messages = collection
-
     async def ensure_indexes(self) -> None:
-        await self._messages.create_index(
+        await self._collection.create_index(
             [("owner", ASCENDING), ("session_id", ASCENDING), ("created_at", ASCENDING)],
             name="owner_session_created",
         )
         # A task adds its question and its answer once, whatever the deliveries.
-        await self._messages.create_index(
+        await self._collection.create_index(
             [("task_id", ASCENDING), ("role", ASCENDING)], name="task_role", unique=True
         )
 
@@ -34,7 +28,7 @@ class MessageRepository:
         """Add turns in one write; returns how many were new (a task adds each role once)."""
         docs = [message.model_dump(mode="python") for message in messages]
         try:
-            result = await self._messages.insert_many(docs, ordered=False)
+            result = await self._collection.insert_many(docs, ordered=False)
         except BulkWriteError as exc:
             if any(error.get("code") != _DUPLICATE_KEY for error in exc.details["writeErrors"]):
                 raise
@@ -53,7 +47,7 @@ class MessageRepository:
         if before is not None:
             query["task_id"] = {"$ne": before}
         docs = (
-            await self._messages.find(query)
+            await self._collection.find(query)
             .sort([("created_at", DESCENDING)])
             .limit(limit)
             .to_list()

@@ -10,11 +10,9 @@ far below MongoDB's 16 MB per document; tasks from before this layout kept their
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from app.domain.models import TaskEvent, utcnow
-
-Document = dict[str, Any]
+from app.store._base import Document
 
 
 def event(kind: str, data: Document) -> Document:

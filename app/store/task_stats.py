@@ -11,13 +11,10 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
-
-from pymongo.asynchronous.collection import AsyncCollection
 
 from app.domain.models import Task, TaskStatus
+from app.store._base import Document, Repository
 
-Document = dict[str, Any]
 # Upper bounds (seconds) of the task latency histogram used for today's p95.
 LATENCY_BOUNDS = (0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300, 600, 1800, 3600, math.inf)
 
@@ -53,11 +50,8 @@ class DayStats:
         return lower
 
 
-class TaskStatsRepository:
+class TaskStatsRepository(Repository):
     """Counters per creation day: tasks by current status, by agent, and latency."""
-
-    def __init__(self, collection: AsyncCollection[Document]):
-        self._stats = collection
 
     async def created(self, tasks: Sequence[Task]) -> None:
         """New tasks were stored: one update per creation day (one, but around midnight)."""
@@ -65,7 +59,7 @@ class TaskStatsRepository:
         for task in tasks:
             by_day[day_of(task.created_at)][f"status.{task.status.value}"] += 1
         for day, inc in by_day.items():
-            await self._stats.update_one({"_id": day}, {"$inc": dict(inc)}, upsert=True)
+            await self._collection.update_one({"_id": day}, {"$inc": dict(inc)}, upsert=True)
 
     async def moved(self, from_: TaskStatus, task: Task) -> None:
         """A task changed status: one update of its day's counters.
@@ -83,11 +77,13 @@ class TaskStatsRepository:
                 "latency.sum": latency,
                 f"latency.buckets.{bucket}": 1,
             }
-        await self._stats.update_one({"_id": day_of(task.created_at)}, {"$inc": inc}, upsert=True)
+        await self._collection.update_one(
+            {"_id": day_of(task.created_at)}, {"$inc": inc}, upsert=True
+        )
 
     async def day(self, day: str) -> DayStats:
         """The counters of one day (zeros when nothing happened)."""
-        doc = await self._stats.find_one({"_id": day}) or {}
+        doc = await self._collection.find_one({"_id": day}) or {}
         latency = doc.get("latency", {})
         buckets = latency.get("buckets", {})
         return DayStats(

@@ -38,7 +38,7 @@ async def test_a_third_agent_is_offered_by_the_router_and_run(
 
     deps = await WorkerDeps.open(Settings(), "in-test-worker", agents=[*AGENTS, EchoAgent])
     try:
-        await deps.store.tasks.create(task)
+        await deps.lifecycle.create(task)
         outcome = await process_task(task.task_id, deps)
         stored = await deps.store.tasks.get(task.task_id)
     finally:

@@ -28,6 +28,7 @@ from app.dispatch.runtime import WorkerRuntime
 from app.dispatch.workers import heartbeat_prefix
 from app.domain.models import Task, TaskStatus, utcnow
 from app.store import open_store
+from app.tasks import TaskLifecycle
 from standins.topology import Topology
 from tests.support import wait_until
 
@@ -93,7 +94,7 @@ async def test_a_blocked_loop_is_reported_stalled_and_frees_its_slot(settings: S
         updated_at=now,
     )
     store = open_store(settings)
-    await store.tasks.create(task)
+    await TaskLifecycle.of(store).create(task)
     beats = redis.Redis.from_url(settings.redis_url)
     runtime = WorkerRuntime(settings, WORKER_ID, agents=[*AGENTS, StallingAgent])
     runtime.start()

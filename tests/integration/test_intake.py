@@ -27,6 +27,7 @@ from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
 from app.store import Store, open_store
+from app.tasks import TaskLifecycle
 from standins.topology import Topology
 
 
@@ -49,7 +50,9 @@ class Accepting:
 
     def intake(self, redis_client: AsyncRedis, max_batch: int = 256) -> Intake:
         celery = build_celery(Settings(redis=RedisSettings(REDIS_URL=self.redis_url)))
-        return Intake(self.store.tasks, Dispatcher(celery, self.queue, redis_client), max_batch)
+        return Intake(
+            TaskLifecycle.of(self.store), Dispatcher(celery, self.queue, redis_client), max_batch
+        )
 
     def queued_ids(self) -> list[str]:
         """The task ids on the queue, in the order a worker takes them."""

@@ -131,7 +131,7 @@ async def cancel(
 async def retry(task_id: UUID, caller: Caller, services: ServicesDep, request: Request) -> TaskOut:
     """Queue a failed or cancelled task again as a new attempt; its history is kept."""
     task = await retry_task(
-        services.store.tasks,
+        services.store,
         services.dispatcher,
         str(task_id),
         caller.key_id,

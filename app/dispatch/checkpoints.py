@@ -1,11 +1,14 @@
-"""Decisions on checkpoints: approve (possibly with edits) resumes the task, reject fails it."""
+"""Approval checkpoints: a paused run records one; approve (possibly with edits) resumes the
+task, reject fails it, and one left past its deadline expires."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from langgraph.types import Interrupt
 
 from app.agents.registry import agent_names
 from app.dispatch.enqueue import Dispatcher
@@ -18,6 +21,7 @@ from app.domain.errors import (
 )
 from app.domain.models import (
     Checkpoint,
+    CheckpointKind,
     CheckpointStage,
     CheckpointStatus,
     Message,
@@ -26,8 +30,12 @@ from app.domain.models import (
     TaskStatus,
     utcnow,
 )
-from app.observability.metrics import CHECKPOINT_DECISION_SECONDS, CHECKPOINTS_DECIDED
-from app.store import Store, task_events
+from app.observability.metrics import (
+    CHECKPOINT_DECISION_SECONDS,
+    CHECKPOINTS_CREATED,
+    CHECKPOINTS_DECIDED,
+)
+from app.store import EventBuffer, Store, task_events
 from app.tasks import TaskLifecycle
 
 log = structlog.get_logger(__name__)
@@ -57,6 +65,53 @@ class InvalidEdits(InvalidInput):
 
     def __init__(self, message: str):
         super().__init__(message, field="edits", kind="invalid_edits")
+
+
+async def pause_for_decision(
+    store: Store,
+    lifecycle: TaskLifecycle,
+    task: Task,
+    interrupt: Interrupt,
+    events: EventBuffer,
+    timeout_seconds: float,
+) -> bool:
+    """The graph of `task`'s attempt stopped at an interrupt: record the checkpoint a person
+    decides on and pause the task (no worker holds it meanwhile); False if the attempt no
+    longer owns the task."""
+    request: dict[str, Any] = interrupt.value
+    now = utcnow()
+    stage = CheckpointStage(request["stage"])
+    checkpoint = Checkpoint(
+        checkpoint_id=str(uuid.uuid4()),
+        task_id=task.task_id,
+        owner=task.owner,
+        attempt=task.attempt,
+        kind=CheckpointKind.APPROVAL,
+        stage=stage,
+        reason=request["reason"],
+        payload=request,
+        interrupt_id=interrupt.id,
+        status=CheckpointStatus.PENDING,
+        created_at=now,
+        deadline=now + timedelta(seconds=timeout_seconds),
+    )
+    await store.checkpoints.create(checkpoint)
+    events.add(
+        "checkpoint_created",
+        {
+            "checkpoint_id": checkpoint.checkpoint_id,
+            "stage": stage.value,
+            "reason": checkpoint.reason,
+        },
+    )
+    paused = await lifecycle.pause(
+        task.task_id, task.attempt, checkpoint.checkpoint_id, events.take()
+    )
+    if paused is None:
+        return False
+    CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
+    log.info("task_paused", checkpoint_id=checkpoint.checkpoint_id, stage=stage.value)
+    return True
 
 
 async def checkpoint_for_decision(store: Store, checkpoint_id: str) -> tuple[Checkpoint, Task]:

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -14,24 +11,13 @@ import structlog
 from langchain_core.runnables import RunnableConfig
 from langgraph.types import Command, Interrupt
 from pymongo.errors import PyMongoError
-from redis.asyncio import Redis
 
-from app.agents.base import Agent, AgentDeps, AgentOutput
-from app.agents.peer import PeerContext, PeerState, build_peer_graph
-from app.agents.registry import AGENTS, AgentRegistry
+from app.agents.peer_state import PeerContext, PeerResult, PeerState
 from app.agents.runs import RunRecorder
-from app.agents.tools.web_search import TavilySearch
-from app.config import Settings
-from app.dispatch.celery_config import build_celery
-from app.dispatch.enqueue import Dispatcher
-from app.dispatch.reconciler import Reconciler
-from app.dispatch.redis_clients import open_broker, open_redis
+from app.dispatch.checkpoints import pause_for_decision
+from app.dispatch.wiring import WorkerDeps
 from app.domain.errors import AgentError, TaskErrorCode, error_record
 from app.domain.models import (
-    Checkpoint,
-    CheckpointKind,
-    CheckpointStage,
-    CheckpointStatus,
     Message,
     RoutingDecision,
     RoutingOverride,
@@ -40,13 +26,9 @@ from app.domain.models import (
     TaskResult,
     TaskStatus,
     Usage,
-    utcnow,
 )
-from app.llm import LLMClient
-from app.observability.metrics import CHECKPOINTS_CREATED
-from app.store import EventBuffer, Store, open_store
+from app.store import EventBuffer
 from app.store.graph_state import NEW_THREAD, HeldSaves
-from app.tasks import TaskLifecycle
 
 log = structlog.get_logger(__name__)
 MAX_DEFER_SECONDS = 300.0
@@ -62,59 +44,6 @@ class Outcome(StrEnum):
     # The store failed mid-way: the task stays as the store has it (queued, or processing with
     # a lease that runs out), and the reconciler sends it again.
     HANDED_BACK = "handed_back"
-
-
-@dataclass
-class WorkerDeps:
-    """Everything one worker process needs, opened once on its event loop."""
-
-    settings: Settings
-    store: Store
-    lifecycle: TaskLifecycle
-    registry: AgentRegistry
-    llm: LLMClient
-    graph: Any
-    dispatcher: Dispatcher
-    redis: Redis
-    worker_id: str
-    background: list[asyncio.Task[None]] = field(default_factory=list)
-    in_flight: set[str] = field(default_factory=set)
-
-    @classmethod
-    async def open(
-        cls,
-        settings: Settings,
-        worker_id: str,
-        agents: Sequence[Callable[[AgentDeps], Agent]] = AGENTS,
-    ) -> WorkerDeps:
-        """Open the store and build the agents (from `agents`) and the compiled graph."""
-        store = open_store(settings)
-        llm = LLMClient(settings.llm)
-        llm.warm_up()
-        agent_deps = AgentDeps(settings=settings, llm=llm, search=TavilySearch(settings.search))
-        registry = AgentRegistry.build(agent_deps, agents)
-        graph = build_peer_graph(registry.names, checkpointer=store.graph_state)
-        redis = open_redis(settings)
-        dispatcher = Dispatcher(
-            build_celery(settings), settings.worker.queue, open_broker(settings, redis)
-        )
-        reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
-        lifecycle = TaskLifecycle.of(store)
-        deps = cls(settings, store, lifecycle, registry, llm, graph, dispatcher, redis, worker_id)
-        deps.background = [
-            # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
-            asyncio.create_task(store.ensure_indexes_when_reachable()),
-            asyncio.create_task(reconciler.run_forever()),
-        ]
-        return deps
-
-    async def close(self) -> None:
-        for job in self.background:
-            job.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
-        await self.redis.aclose()
-        await self.llm.aclose()
-        await self.store.close()
 
 
 async def process_task(task_id: str, deps: WorkerDeps) -> Outcome:
@@ -196,8 +125,8 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         )
     watch = asyncio.create_task(_watch(deps, task, run))
     try:
-        final: dict[str, Any] = await asyncio.wait_for(
-            run, timeout=settings.worker.task_timeout_seconds
+        final = PeerResult.of(
+            await asyncio.wait_for(run, timeout=settings.worker.task_timeout_seconds)
         )
     except asyncio.CancelledError:
         why = watch.result() if watch.done() else None
@@ -304,19 +233,19 @@ async def _stopped(deps: WorkerDeps, attempt: Attempt, why: Stop) -> Outcome:
     return Outcome.CANCELLED
 
 
-async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> Outcome:
+async def _finish(deps: WorkerDeps, attempt: Attempt, final: PeerResult) -> Outcome:
     task = attempt.task
-    if final.get("__interrupt__"):
+    if final.interrupt is not None:
         await deps.store.graph_state.keep(attempt.graph_saves)
-        return await _pause(deps, attempt, final["__interrupt__"][0])
-    if final.get("error"):
-        return await _fail(deps, attempt, final["error"]["type"], final["error"]["message"])
-    output = AgentOutput.model_validate(final["output"])
+        return await _pause(deps, attempt, final.interrupt)
+    if final.error is not None:
+        return await _fail(deps, attempt, final.error.type, final.error.message)
+    assert final.output is not None  # a run that neither paused nor failed answered
+    output = final.output
     result = TaskResult.model_validate(output.model_dump())
     usage = attempt.usage_so_far or await deps.store.agent_runs.total_usage(task.task_id)
-    agent = final.get("selected_agent")
     completed = await deps.lifecycle.complete(
-        task.task_id, task.attempt, result, usage, agent, attempt.events.take()
+        task.task_id, task.attempt, result, usage, final.selected_agent, attempt.events.take()
     )
     if not completed:
         log.warning("result_discarded_lost_ownership", attempt=task.attempt)
@@ -324,7 +253,7 @@ async def _finish(deps: WorkerDeps, attempt: Attempt, final: dict[str, Any]) -> 
     await deps.store.messages.append(
         Message.question(task), Message.answer(task, output.raw_output)
     )
-    log.info("task_completed", agent_name=final.get("selected_agent"))
+    log.info("task_completed", agent_name=final.selected_agent)
     return Outcome.COMPLETED
 
 
@@ -360,38 +289,8 @@ async def _defer(deps: WorkerDeps, attempt: Attempt, exc: AgentError) -> Outcome
 
 async def _pause(deps: WorkerDeps, attempt: Attempt, interrupt: Interrupt) -> Outcome:
     """The graph stopped at an interrupt: record the checkpoint, free the worker slot."""
-    task = attempt.task
-    request: dict[str, Any] = interrupt.value
-    now = utcnow()
-    stage = CheckpointStage(request["stage"])
-    checkpoint = Checkpoint(
-        checkpoint_id=str(uuid.uuid4()),
-        task_id=task.task_id,
-        owner=task.owner,
-        attempt=task.attempt,
-        kind=CheckpointKind.APPROVAL,
-        stage=stage,
-        reason=request["reason"],
-        payload=request,
-        interrupt_id=interrupt.id,
-        status=CheckpointStatus.PENDING,
-        created_at=now,
-        deadline=now + timedelta(seconds=deps.settings.agents.checkpoint_timeout_seconds),
+    timeout = deps.settings.agents.checkpoint_timeout_seconds
+    paused = await pause_for_decision(
+        deps.store, deps.lifecycle, attempt.task, interrupt, attempt.events, timeout
     )
-    await deps.store.checkpoints.create(checkpoint)
-    attempt.events.add(
-        "checkpoint_created",
-        {
-            "checkpoint_id": checkpoint.checkpoint_id,
-            "stage": stage.value,
-            "reason": checkpoint.reason,
-        },
-    )
-    paused = await deps.lifecycle.pause(
-        task.task_id, task.attempt, checkpoint.checkpoint_id, attempt.events.take()
-    )
-    if paused is None:
-        return Outcome.SKIPPED
-    CHECKPOINTS_CREATED.labels(checkpoint.kind.value, stage.value).inc()
-    log.info("task_paused", checkpoint_id=checkpoint.checkpoint_id, stage=stage.value)
-    return Outcome.PAUSED
+    return Outcome.PAUSED if paused else Outcome.SKIPPED

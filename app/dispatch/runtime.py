@@ -23,9 +23,10 @@ import uvloop
 from app.agents.base import Agent, AgentDeps
 from app.agents.registry import AGENTS
 from app.config import Settings
-from app.dispatch.processing import Outcome, WorkerDeps, process_task
+from app.dispatch.processing import Outcome, process_task
 from app.dispatch.redis_clients import open_sync_redis
 from app.dispatch.watchdog import Gauges, Watchdog
+from app.dispatch.wiring import WorkerDeps
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")

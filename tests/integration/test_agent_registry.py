@@ -8,7 +8,8 @@ import pytest
 
 from app.agents.registry import AGENTS
 from app.config import Settings
-from app.dispatch.processing import Outcome, WorkerDeps, process_task
+from app.dispatch.processing import Outcome, process_task
+from app.dispatch.wiring import WorkerDeps
 from app.domain.models import Task, TaskStatus, utcnow
 from tests.echo_agent import EchoAgent
 from tests.support import Service

@@ -221,3 +221,17 @@ def waiting_task(owner: str, n: int) -> tuple[dict[str, object], dict[str, objec
     events = [{"kind": "status", "data": {"status": "queued", "attempt": 1}, "at": now}]
     task_doc = task.model_dump(by_alias=True, mode="python") | {"events": events}
     return task_doc, checkpoint.model_dump(by_alias=True, mode="python")
+
+
+def point_at_service(
+    env: Any, service: Service, *, db_name: str, redis_db: int, api_keys: str
+) -> None:
+    """Environment for an in-process API (`create_app(Settings())`) over the service's stores:
+    a database of its own, a Redis database no worker reads (its submissions stay queued), the
+    given keys, and the service's stand-ins for the dependency probes (not the internet)."""
+    env.setenv("MONGO_URI", service.topology.env["MONGO_URI"])
+    env.setenv("MONGO_DB_NAME", db_name)
+    env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + f"/{redis_db}")
+    env.setenv("API_KEYS", api_keys)
+    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TAVILY_BASE_URL", "TAVILY_API_KEY"):
+        env.setenv(name, service.topology.env[name])

@@ -11,13 +11,12 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from bson import Binary
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
     WRITES_IDX_MAP,
-    BaseCheckpointSaver,
     ChannelVersions,
     Checkpoint,
     CheckpointMetadata,
@@ -31,6 +30,7 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 from pymongo.asynchronous.database import AsyncDatabase
 
+from app.store._async_only import AsyncOnlySaver
 from app.store._base import Document
 
 STATES = "graph_state"
@@ -69,13 +69,7 @@ class HeldSaves:
 _HELD: ContextVar[HeldSaves | None] = ContextVar("held_graph_saves", default=None)
 
 
-def _async_only(method: str) -> NoReturn:
-    raise NotImplementedError(
-        f"MongoGraphStateSaver is async-only: call a{method} (run graphs with ainvoke/astream)."
-    )
-
-
-class MongoGraphStateSaver(BaseCheckpointSaver[str]):
+class MongoGraphStateSaver(AsyncOnlySaver):
     """Checkpoints and pending writes in `graph_state` and `graph_state_writes`.
 
     Each checkpoint document holds the whole serialized checkpoint, channel values included,
@@ -302,39 +296,3 @@ class MongoGraphStateSaver(BaseCheckpointSaver[str]):
 
     def _load(self, stored: Document) -> Any:
         return self.serde.loads_typed((stored["type"], bytes(stored["data"])))
-
-    # The sync API would block the event loop on network round trips; the project never uses it.
-
-    def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
-        _async_only("get_tuple")
-
-    def list(
-        self,
-        config: RunnableConfig | None,
-        *,
-        filter: dict[str, Any] | None = None,
-        before: RunnableConfig | None = None,
-        limit: int | None = None,
-    ) -> Iterator[CheckpointTuple]:
-        _async_only("list")
-
-    def put(
-        self,
-        config: RunnableConfig,
-        checkpoint: Checkpoint,
-        metadata: CheckpointMetadata,
-        new_versions: ChannelVersions,
-    ) -> RunnableConfig:
-        _async_only("put")
-
-    def put_writes(
-        self,
-        config: RunnableConfig,
-        writes: Sequence[tuple[str, Any]],
-        task_id: str,
-        task_path: str = "",
-    ) -> None:
-        _async_only("put_writes")
-
-    def delete_thread(self, thread_id: str) -> None:
-        _async_only("delete_thread")

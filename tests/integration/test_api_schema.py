@@ -26,7 +26,7 @@ from app.domain.models import (
     Message,
 )
 from app.main import create_app
-from tests.support import Service, waiting_task
+from tests.support import Service, point_at_service, waiting_task
 
 KEY = "schema-fuzz-key-0001"
 CHECKS = [
@@ -73,15 +73,8 @@ def seeded(service: Service) -> Iterator[Seeded]:
     db_name = f"schema_{uuid.uuid4().hex[:8]}"
     session_id = "fuzz-session"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("MONGO_URI", service.topology.env["MONGO_URI"])
-        env.setenv("MONGO_DB_NAME", db_name)
-        # No worker reads this Redis database, so fuzzed submissions stay queued.
-        env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + "/8")
         # An admin key, so the admin routes are fuzzed past their role check.
-        env.setenv("API_KEYS", f"tester:{KEY}:admin")
-        # Dependency probes (/v1/system/metrics) reach the local stand-ins, not the internet.
-        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TAVILY_BASE_URL", "TAVILY_API_KEY"):
-            env.setenv(name, service.topology.env[name])
+        point_at_service(env, service, db_name=db_name, redis_db=8, api_keys=f"tester:{KEY}:admin")
         app = create_app(Settings())
         with TestClient(app, headers={"X-API-Key": KEY}) as http:
             texts = [f"Write a haiku about tides, part {n}" for n in range(SEEDED_TASKS)]

@@ -21,7 +21,7 @@ from jsonschema_rs import Draft202012Validator
 from app.config import Settings
 from app.main import create_app
 from standins.processes import free_port
-from tests.support import Service, waiting_task
+from tests.support import Service, point_at_service, waiting_task
 
 ADMIN, USER = "errors-admin-key-0001", "errors-user-key-0001"
 NOT_UTF8 = b'{"task": "\xff"}'
@@ -42,13 +42,8 @@ class Fixtures:
 def app_and_fixtures(service: Service) -> Iterator[tuple[TestClient, Fixtures]]:
     db_name = f"errors_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as env:
-        env.setenv("MONGO_URI", service.topology.env["MONGO_URI"])
-        env.setenv("MONGO_DB_NAME", db_name)
-        # No worker reads this Redis database: submitted tasks stay queued.
-        env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + "/9")
-        env.setenv("API_KEYS", f"tester:{ADMIN}:admin,user:{USER}")
-        for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TAVILY_BASE_URL", "TAVILY_API_KEY"):
-            env.setenv(name, service.topology.env[name])
+        keys = f"tester:{ADMIN}:admin,user:{USER}"
+        point_at_service(env, service, db_name=db_name, redis_db=9, api_keys=keys)
         with TestClient(create_app(Settings()), headers={"X-API-Key": ADMIN}) as http:
             submit = {"task": "Write a haiku about harbours"}
             queued = http.post("/v1/agent/execute", json=submit).json()["task_id"]

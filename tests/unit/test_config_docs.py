@@ -1,4 +1,4 @@
-"""docs/configuration.md lists every setting of app/config.py with its real default."""
+"""docs/configuration.md lists every setting of app/config/ with its real default."""
 
 from __future__ import annotations
 

@@ -13,9 +13,9 @@ from openai.types.chat import ChatCompletion
 from app.agents.peer import routing_schema
 from app.config import ModelPrice
 from app.domain.errors import AgentError
-from app.llm.client import (
-    _check_completion,
+from app.llm.completions import (
     answer_text,
+    check_completion,
     openai_messages,
     parse_structured,
     response_format,
@@ -119,13 +119,13 @@ def test_reasoning_models_get_the_system_prompt_as_a_developer_message() -> None
 )
 def test_a_200_without_a_completion_is_a_provider_failure(answer: object) -> None:
     with pytest.raises(AgentError) as raised:
-        _check_completion(answer)
+        check_completion(answer)
     assert raised.value.code == "LLM_UNAVAILABLE"
     assert raised.value.deferrable
 
 
 def test_a_completion_passes_the_check() -> None:
-    _check_completion(completion("fine"))
+    check_completion(completion("fine"))
 
 
 def test_null_token_counts_count_as_none() -> None:

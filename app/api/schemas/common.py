@@ -1,0 +1,26 @@
+"""What every route shares: the API version, input limits, the error and health bodies."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel
+
+API_VERSION = "v1"
+TASK_MAX_CHARS = 8000
+SESSION_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$"
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: str
+    request_id: str | None
+
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready"] = "ready"
+    checks: dict[str, str]

@@ -1,0 +1,91 @@
+"""The body of GET /v1/system/metrics."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from app.dispatch.monitor import SystemSnapshot
+from app.domain.models import (
+    utcnow,
+)
+
+
+class DependencyHealth(BaseModel):
+    status: Literal["ok", "degraded", "down"]
+    latency_ms: float = Field(description="How long the probe took.")
+    detail: str
+
+
+class TaskLatency(BaseModel):
+    count: int = Field(description="Tasks created today that finished (not cancelled).")
+    avg_seconds: float | None
+    p95_seconds: float | None = Field(description="Interpolated from a latency histogram.")
+
+
+class TodayStats(BaseModel):
+    date: str
+    by_status: dict[str, int] = Field(description="Tasks created today, by current status.")
+    per_agent: dict[str, int] = Field(description="Finished tasks created today, by agent.")
+    latency: TaskLatency
+
+
+class WorkerInfo(BaseModel):
+    worker_id: str
+    concurrency: int
+    in_flight: int
+    slots_busy: int = Field(0, description="Celery threads waiting for a task of this worker.")
+    status: Literal["ok", "stalled"] = Field(
+        "ok", description="stalled: it holds tasks but its store or event loop makes no progress."
+    )
+    stalled_reason: str | None = None
+    loop_lag_ms: float = 0.0
+    store_idle_seconds: float = Field(0.0, description="Since MongoDB last answered it.")
+    started_at: datetime
+    seen_at: datetime
+
+
+class WorkersOnline(BaseModel):
+    online: int
+    workers: list[WorkerInfo]
+
+
+class SystemMetrics(BaseModel):
+    queue_length: int | None = Field(description="Messages waiting; null if Redis is down.")
+    today: TodayStats
+    dependencies: dict[str, DependencyHealth]
+    workers: WorkersOnline
+    generated_at: datetime
+
+    @classmethod
+    def of(cls, snapshot: SystemSnapshot) -> SystemMetrics:
+        today = snapshot.today
+        count = today.latency_count
+        return cls(
+            queue_length=snapshot.queue_length,
+            today=TodayStats(
+                date=today.day,
+                by_status=today.by_status,
+                per_agent=today.per_agent,
+                latency=TaskLatency(
+                    count=count,
+                    avg_seconds=round(today.latency_sum / count, 3) if count else None,
+                    p95_seconds=_round(today.latency_quantile(0.95)),
+                ),
+            ),
+            dependencies={
+                name: DependencyHealth(status=p.status, latency_ms=p.latency_ms, detail=p.detail)
+                for name, p in snapshot.dependencies.items()
+            },
+            workers=WorkersOnline(
+                online=len(snapshot.workers),
+                workers=[WorkerInfo.model_validate(w) for w in snapshot.workers],
+            ),
+            generated_at=utcnow(),
+        )
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)

@@ -1,0 +1,47 @@
+"""One Settings object, grouped, read from the environment and `.env` (12-factor)."""
+
+from app.config.groups import (
+    DEFAULT_PRICES,
+    AgentSettings,
+    AppSettings,
+    Environment,
+    LLMSettings,
+    ModelPrice,
+    MongoSettings,
+    ObservabilitySettings,
+    RedisSettings,
+    SearchSettings,
+    SecuritySettings,
+    WorkerSettings,
+)
+from app.config.keys import ApiKey, KeyRole, parse_api_keys
+from app.config.settings import (
+    ConfigurationError,
+    Settings,
+    describe_error,
+    get_settings,
+    load_settings_or_exit,
+)
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "AgentSettings",
+    "ApiKey",
+    "AppSettings",
+    "ConfigurationError",
+    "Environment",
+    "KeyRole",
+    "LLMSettings",
+    "ModelPrice",
+    "MongoSettings",
+    "ObservabilitySettings",
+    "RedisSettings",
+    "SearchSettings",
+    "SecuritySettings",
+    "Settings",
+    "WorkerSettings",
+    "describe_error",
+    "get_settings",
+    "load_settings_or_exit",
+    "parse_api_keys",
+]

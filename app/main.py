@@ -31,6 +31,7 @@ from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
+from app.dispatch.reads import TaskReads
 from app.dispatch.reconciler import Reconciler
 from app.dispatch.redis_clients import open_broker, open_redis
 from app.observability.logging import configure_logging
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             dispatcher,
             Intake(TaskLifecycle.of(store), dispatcher),
             monitor,
+            TaskReads(store),
             broker,
         )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes

@@ -14,6 +14,7 @@ from app.config import KeyRole, Settings
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.monitor import Monitor
+from app.dispatch.reads import TaskReads
 from app.domain.errors import Forbidden, Unauthorized
 from app.store import Store
 
@@ -28,6 +29,7 @@ class Services:
     dispatcher: Dispatcher
     intake: Intake
     monitor: Monitor
+    reads: TaskReads
     broker: Redis  # the Celery queue's Redis (CELERY_BROKER_URL, else the same as `redis`)
 
 

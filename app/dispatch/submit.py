@@ -15,7 +15,7 @@ from app.dispatch.intake import Intake
 from app.domain.errors import IdempotencyConflict, StoreUnavailable
 from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
 from app.observability.metrics import TASKS_SUBMITTED
-from app.store import IdempotencyRepository, TaskRepository
+from app.store import IdempotencyRepository, Store, TaskRepository
 
 log = structlog.get_logger(__name__)
 REPLAY_WAIT_SECONDS = 5.0
@@ -45,14 +45,14 @@ def fingerprint(text: str, session_id: str | None, require_approval: bool = Fals
 
 
 async def submit_task(
-    tasks: TaskRepository,
+    store: Store,
     intake: Intake,
     *,
     owner: str,
     text: str,
     session_id: str | None,
     request: RequestInfo,
-    idempotency: Idempotency | None = None,
+    idempotency_key: str | None = None,
     require_approval: bool = False,
 ) -> Submitted:
     """Store the task as queued, then publish it; a lost publish leaves it queued, not lost.
@@ -60,9 +60,10 @@ async def submit_task(
     With an Idempotency-Key, the same key and body return the task the first request created
     (no second task, no second enqueue); the same key with another body is a conflict.
     """
+    idempotency = Idempotency(idempotency_key, store.idempotency) if idempotency_key else None
     try:
         submitted = await _submit(
-            tasks, intake, owner, text, session_id, request, idempotency, require_approval
+            store.tasks, intake, owner, text, session_id, request, idempotency, require_approval
         )
     except PyMongoError as exc:
         raise StoreUnavailable("The task store is unavailable; nothing was queued.") from exc

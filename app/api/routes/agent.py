@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Request, Response, status
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import ErrorBody, ExecuteRequest, ExecuteResponse
-from app.dispatch.submit import Idempotency, submit_task
+from app.dispatch.submit import submit_task
 from app.domain.models import RequestInfo
 
 router = APIRouter(prefix="/v1/agent", tags=["agent"])
@@ -46,11 +46,8 @@ async def execute(
     ] = None,
 ) -> ExecuteResponse:
     """Persist the task and enqueue it for a worker; poll GET /v1/tasks/{task_id}."""
-    idempotency = (
-        Idempotency(idempotency_key, services.store.idempotency) if idempotency_key else None
-    )
     submitted = await submit_task(
-        services.store.tasks,
+        services.store,
         services.intake,
         owner=caller.key_id,
         text=body.task,
@@ -60,7 +57,7 @@ async def execute(
             user_agent=request.headers.get("user-agent"),
             request_id=request.state.request_id,
         ),
-        idempotency=idempotency,
+        idempotency_key=idempotency_key,
         require_approval=body.require_approval,
     )
     task = submitted.task

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 from app.api.deps import Admin, Caller, ServicesDep
 from app.api.schemas import ApproveBody, CheckpointList, CheckpointOut, ErrorBody, RejectBody
 from app.dispatch import checkpoints
-from app.domain.errors import TaskNotFound
 from app.domain.models import CheckpointStatus
 
 router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
@@ -23,15 +22,7 @@ router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
 )
 async def task_checkpoints(task_id: UUID, caller: Caller, services: ServicesDep) -> CheckpointList:
     """The task's checkpoints with their decisions (who, when, what, comment), oldest first."""
-    tasks = services.store.tasks
-    task = await (
-        tasks.get(str(task_id))
-        if caller.admin
-        else tasks.get_for_owner(str(task_id), caller.key_id)
-    )
-    if task is None:
-        raise TaskNotFound(str(task_id))
-    found = await services.store.checkpoints.for_task(task.task_id)
+    found = await services.reads.checkpoints_of(str(task_id), caller.key_id, caller.admin)
     return CheckpointList(items=[CheckpointOut.of(c) for c in found])
 
 
@@ -45,7 +36,7 @@ async def review_queue(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> CheckpointList:
     """Checkpoints of every tenant, newest first (admin only)."""
-    found = await services.store.checkpoints.listing(status, limit)
+    found = await services.reads.review_queue(status, limit)
     return CheckpointList(items=[CheckpointOut.of(c) for c in found])
 
 

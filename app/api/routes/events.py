@@ -13,8 +13,7 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import ErrorBody
-from app.domain.errors import TaskNotFound
-from app.store import Store
+from app.dispatch.reads import TaskReads
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
 POLL_SECONDS = 0.25
@@ -46,19 +45,16 @@ async def task_events(
     Stored events first (a late client gets the whole history), then live ones; reconnect with
     `Last-Event-ID` to get exactly what was missed. The stream ends after the final status.
     """
-    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
-    if task is None:
-        raise TaskNotFound(str(task_id))
+    task = await services.reads.task(str(task_id), caller.key_id)
     start = last_event_id if last_event_id is not None else after or 0
-    return EventSourceResponse(_stream(services.store, task.task_id, start), ping=15)
+    return EventSourceResponse(_stream(services.reads, task.task_id, start), ping=15)
 
 
-async def _stream(store: Store, task_id: str, last: int) -> AsyncIterator[ServerSentEvent]:
-    while True:
-        # One read: the status and the events after `last`, written together by every change.
-        status, events = await store.tasks.events_after(task_id, last)
+async def _stream(reads: TaskReads, task_id: str, last: int) -> AsyncIterator[ServerSentEvent]:
+    # Each step is one read: the status and the events after the last one sent, written
+    # together by every change.
+    async for status, events in reads.events(task_id, last):
         for event in events:
-            last = event.seq
             payload = {"task_id": task_id, "at": event.at.isoformat(), **event.data}
             yield ServerSentEvent(id=str(event.seq), event=event.kind, data=json.dumps(payload))
         # A final status arrived with its own event, so once it is read that event is sent.

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, MessageOut, SessionMessages
-from app.domain.errors import SessionNotFound
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses={401: {"model": ErrorBody}})
 
@@ -23,9 +22,7 @@ async def session_messages(
     limit: Annotated[int, Query(ge=1, le=200, description="The latest this many.")] = 50,
 ) -> SessionMessages:
     """Tasks and answers of the session, oldest first."""
-    messages = await services.store.messages.recent(caller.key_id, session_id, limit)
-    if not messages:
-        raise SessionNotFound(session_id)
+    messages = await services.reads.session(session_id, caller.key_id, limit)
     return SessionMessages(
         session_id=session_id,
         messages=[MessageOut.model_validate(m.model_dump()) for m in messages],

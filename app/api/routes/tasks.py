@@ -21,7 +21,6 @@ from app.api.schemas import (
     TaskSummary,
 )
 from app.dispatch.control import cancel_task, retry_task
-from app.domain.errors import TaskNotFound
 from app.domain.models import TaskStatus
 from app.store import TaskFilters
 
@@ -73,7 +72,7 @@ async def list_tasks(
     created_to: FilterDate | None = None,
 ) -> TaskList:
     """The caller's tasks, newest first, filtered, one page at a time."""
-    page = await services.store.tasks.list_for_owner(
+    page = await services.reads.tasks(
         caller.key_id,
         TaskFilters(
             status=status,
@@ -91,19 +90,13 @@ async def list_tasks(
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {"model": ErrorBody}})
 async def get_task(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskOut:
     """One task with its routing, result or error, and usage."""
-    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
-    if task is None:
-        raise TaskNotFound(str(task_id))
-    return TaskOut.of(task)
+    return TaskOut.of(await services.reads.task(str(task_id), caller.key_id))
 
 
 @router.get("/{task_id}/runs", response_model=TaskRuns, responses={404: {"model": ErrorBody}})
 async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskRuns:
     """The router and agent runs of every attempt, each with its tool and LLM calls."""
-    task = await services.store.tasks.get_for_owner(str(task_id), caller.key_id)
-    if task is None:
-        raise TaskNotFound(str(task_id))
-    runs = await services.store.agent_runs.for_task(task.task_id)
+    task, runs = await services.reads.runs(str(task_id), caller.key_id)
     return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run) for run in runs])
 
 

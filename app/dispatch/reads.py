@@ -1,0 +1,77 @@
+"""What the API reads for a caller: tasks, their runs, events, checkpoints and sessions.
+
+Every read is scoped to the caller's key id (an admin reads every tenant's checkpoints), and a
+task or session the caller does not own is answered as not found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from app.domain.errors import SessionNotFound, TaskNotFound
+from app.domain.models import (
+    AgentRun,
+    Checkpoint,
+    CheckpointStatus,
+    Message,
+    Task,
+    TaskEvent,
+    TaskStatus,
+)
+from app.store import Store, TaskFilters, TaskPage
+
+
+class TaskReads:
+    """The caller's view of the store."""
+
+    def __init__(self, store: Store):
+        self._store = store
+
+    async def task(self, task_id: str, owner: str) -> Task:
+        """The owner's task, or 404."""
+        task = await self._store.tasks.get_for_owner(task_id, owner)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    async def tasks(
+        self, owner: str, filters: TaskFilters, limit: int, cursor: str | None
+    ) -> TaskPage:
+        """The owner's tasks, newest first, one page."""
+        return await self._store.tasks.list_for_owner(owner, filters, limit=limit, cursor=cursor)
+
+    async def runs(self, task_id: str, owner: str) -> tuple[Task, list[AgentRun]]:
+        """The owner's task and its router and agent runs of every attempt."""
+        task = await self.task(task_id, owner)
+        return task, await self._store.agent_runs.for_task(task.task_id)
+
+    async def events(
+        self, task_id: str, after: int
+    ) -> AsyncIterator[tuple[TaskStatus | None, list[TaskEvent]]]:
+        """The task's status and its events after `after`, read again on each step: the event
+        stream's source (the caller checked ownership first)."""
+        last = after
+        while True:
+            status, events = await self._store.tasks.events_after(task_id, last)
+            if events:
+                last = events[-1].seq
+            yield status, events
+
+    async def checkpoints_of(self, task_id: str, owner: str, admin: bool) -> list[Checkpoint]:
+        """A task's checkpoints with their decisions, oldest first (an admin's: any task)."""
+        tasks = self._store.tasks
+        task = await (tasks.get(task_id) if admin else tasks.get_for_owner(task_id, owner))
+        if task is None:
+            raise TaskNotFound(task_id)
+        return await self._store.checkpoints.for_task(task.task_id)
+
+    async def review_queue(self, status: CheckpointStatus | None, limit: int) -> list[Checkpoint]:
+        """Checkpoints of every tenant, newest first (for admins)."""
+        return await self._store.checkpoints.listing(status, limit)
+
+    async def session(self, session_id: str, owner: str, limit: int) -> list[Message]:
+        """The latest messages of the owner's session, oldest first, or 404."""
+        messages = await self._store.messages.recent(owner, session_id, limit)
+        if not messages:
+            raise SessionNotFound(session_id)
+        return messages

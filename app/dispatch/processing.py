@@ -88,9 +88,10 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
     structlog.contextvars.bind_contextvars(session_id=task.session_id)
     log.info("task_claimed", attempt=task.attempt)
     events = EventBuffer()
-    # The claim's own event: only its answer told which attempt this is. It goes out with the
-    # first write of the attempt.
-    events.add("status", {"status": TaskStatus.PROCESSING.value, "attempt": task.attempt})
+    # The claim's own event: only its answer told which attempt this is (and it names the
+    # worker that holds it). It goes out with the first write of the attempt.
+    claimed = {"status": TaskStatus.PROCESSING.value, "attempt": task.attempt}
+    events.add("status", {**claimed, "worker_id": deps.worker_id})
     attempt = Attempt(task, events, RunRecorder(deps.store, task.task_id, task.attempt, events))
 
     async def record_routing(decision: RoutingDecision) -> None:

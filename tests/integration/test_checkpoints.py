@@ -54,12 +54,10 @@ def _paused(
 
 
 def _worker_that_paused(svc: Service, task_id: str) -> Any:
-    [worker] = [
-        w
-        for w in svc.workers
-        if f'"task_id": "{task_id}"' in w.log_tail(100_000) and "task_paused" in w.log_tail(100_000)
-    ]
-    return worker
+    """The worker whose claim paused: the last `processing` event names it (host:pid)."""
+    stored = svc.db.tasks.find_one({"_id": task_id}, {"events": 1})
+    claims = [e["data"] for e in stored["events"] if e["data"].get("status") == "processing"]
+    return svc.worker_by_pid(int(claims[-1]["worker_id"].rsplit(":", 1)[1]))
 
 
 def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_calls(

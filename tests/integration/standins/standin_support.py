@@ -23,11 +23,19 @@ async def control(base_url: str, path: str, body: dict[str, Any] | None = None) 
     return response.raise_for_status().json()
 
 
+ANSWER_DEADLINE_SECONDS = 30.0
+
+
 async def answered_requests(base_url: str) -> list[dict[str, Any]]:
-    """The stand-in's request log once every request in it has been answered."""
-    deadline = time.monotonic() + 10
+    """The stand-in's request log once every request in it has been answered; raises when one
+    is still unanswered after ANSWER_DEADLINE_SECONDS."""
+    deadline = time.monotonic() + ANSWER_DEADLINE_SECONDS
     while True:
         log: list[dict[str, Any]] = await control(base_url, "requests")
-        if all(entry["status"] is not None for entry in log) or time.monotonic() > deadline:
+        pending = [entry for entry in log if entry["status"] is None]
+        if not pending:
             return log
+        if time.monotonic() > deadline:
+            waited = f"{ANSWER_DEADLINE_SECONDS:g}s"
+            raise AssertionError(f"{len(pending)} requests unanswered after {waited}: {pending}")
         await asyncio.sleep(0.05)

@@ -35,6 +35,14 @@ def svc() -> Iterator[Service]:
         yield running
 
 
+@pytest.fixture
+def own_breaker() -> Iterator[Service]:
+    """A service of its own for a test that opens the circuit: the breaker's state lives in
+    the worker process and must not reach the tests after it."""
+    with running_service(env=POLICY, workers=1, concurrency=2) as running:
+        yield running
+
+
 @pytest.fixture(autouse=True)
 def clean_standins(svc: Service) -> Iterator[None]:
     svc.openai("/_standin/reset", {})
@@ -156,7 +164,8 @@ def test_planted_url_is_dropped_from_citations(svc: Service) -> None:
     assert content["output"]["dropped_citations"] >= 1
 
 
-def test_persistent_500_fails_with_llm_unavailable_within_the_bound(svc: Service) -> None:
+def test_persistent_500_fails_with_llm_unavailable_within_the_bound(own_breaker: Service) -> None:
+    svc = own_breaker
     svc.openai("/_standin/faults", {"status": 500, "count": 1000})
     text = _content_task()
     refused_before = _llm_calls(svc, "circuit_open")
@@ -179,7 +188,11 @@ def test_persistent_500_fails_with_llm_unavailable_within_the_bound(svc: Service
     assert all(r["status"] == "failed" for r in runs["runs"])
 
 
-def test_tasks_submitted_while_the_circuit_is_open_complete_after_recovery(svc: Service) -> None:
+def test_tasks_submitted_while_the_circuit_is_open_complete_after_recovery(
+    own_breaker: Service,
+) -> None:
+    svc = own_breaker
+
     def refused_calls() -> float:
         return _llm_calls(svc, "circuit_open")
 

@@ -208,8 +208,17 @@ class LLMClient:
             "prompt": _preview(messages[-1].text) if messages else "",
         }
         breaker = await self._breakers.get_breaker(circuit)
+
+        def typed(exc: Exception) -> Exception:
+            """The task error a failed call is (what _call raises once retries end)."""
+            if isinstance(exc, OpenedState):
+                return CircuitOpen(self._settings.endpoint, model)
+            if isinstance(exc, openai.OpenAIError):
+                return classify(exc)
+            return exc
+
         try:
-            async with tool_call("llm", tool_input) as call, breaker:
+            async with tool_call("llm", tool_input, typed) as call, breaker:
                 # The body is plain JSON built here, so it is posted as it is: the SDK's
                 # chat.completions.create would walk it against its TypedDicts first, which
                 # changes nothing in it and costs 0.3-0.6 ms of CPU per call. Same endpoint,

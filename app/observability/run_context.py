@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -77,8 +77,16 @@ class ToolCall:
 
 
 @asynccontextmanager
-async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[ToolCall]:
-    """Record the body as one tool execution of the current run (ok or error, with duration)."""
+async def tool_call(
+    tool: str,
+    tool_input: dict[str, Any],
+    typed: Callable[[Exception], Exception] | None = None,
+) -> AsyncIterator[ToolCall]:
+    """Record the body as one tool execution of the current run (ok or error, with duration).
+
+    A body that raises its dependency's own exceptions (the LLM client's, so that its retry
+    policy sees them) gives `typed`, which says what task error each one is, so the call is
+    recorded with the same code as the run and the task that it ends."""
     run = current_run()
     if run is not None:
         # What finished before is stored before this call, which may take long, starts.
@@ -90,7 +98,7 @@ async def tool_call(tool: str, tool_input: dict[str, Any]) -> AsyncIterator[Tool
     try:
         yield call
     except Exception as exc:
-        error = error_record(exc)
+        error = error_record(typed(exc) if typed is not None else exc)
         raise
     finally:
         seconds = time.perf_counter() - started

@@ -89,6 +89,12 @@ def test_two_429s_then_success_records_two_retries(svc: Service) -> None:
     assert router["llm_retries"] == 2
     calls = [e for e in router["tool_executions"] if e["tool"] == "llm"]
     assert [c["status"] for c in calls] == ["error", "error", "ok"]
+    # A failed call is recorded with the task error it is, not as a crash.
+    assert [(c["error"] or {}).get("type") for c in calls] == [
+        "LLM_RATE_LIMITED",
+        "LLM_RATE_LIMITED",
+        None,
+    ]
     assert [c["input"]["attempt"] for c in calls] == [1, 2, 3]
     assert all(c["duration_ms"] >= 0 for c in calls)
 
@@ -178,6 +184,8 @@ def test_persistent_500_fails_with_llm_unavailable_within_the_bound(own_breaker:
     assert _llm_calls(svc, "server_error") - errors_before == sent, "each sent call got its 500"
     calls = [e for r in runs["runs"] for e in r["tool_executions"] if e["tool"] == "llm"]
     assert len(calls) == sent + refused, "a refused call is recorded and sends nothing"
+    # Sent calls got a 500, refused ones met an open circuit: both are LLM_UNAVAILABLE.
+    assert {c["error"]["type"] for c in calls} == {"LLM_UNAVAILABLE"}
     assert task["status"] == "failed"
     assert task["error"]["type"] == "LLM_UNAVAILABLE"
     assert task["deferrals"] == 4, "every deferral allowed was used before failing"

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, ClassVar
 
+from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 
 Document = dict[str, Any]
@@ -12,5 +14,13 @@ Document = dict[str, Any]
 class Repository:
     """The queries of one collection (subclasses hold them; nothing else reaches it)."""
 
+    # The collection's indexes, created together (one createIndexes) when the store opens.
+    indexes: ClassVar[Sequence[IndexModel]] = ()
+
     def __init__(self, collection: AsyncCollection[Document]):
         self._collection = collection
+
+    async def ensure_indexes(self) -> None:
+        """Create the declared indexes (a no-op for those that exist)."""
+        if self.indexes:
+            await self._collection.create_indexes(list(self.indexes))

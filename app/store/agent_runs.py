@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 
 from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
 from app.store._base import Document, Repository
@@ -18,13 +18,14 @@ def _stored(executions: Sequence[ToolExecution]) -> list[Document]:
 class AgentRunRepository(Repository):
     """Start and finish agent runs, add their tool executions; list a task's runs."""
 
-    async def ensure_indexes(self) -> None:
+    indexes = (
         # One run per agent per attempt: a duplicate delivery cannot record a second one.
-        await self._collection.create_index(
+        IndexModel(
             [("task_id", ASCENDING), ("attempt", ASCENDING), ("agent_name", ASCENDING)],
             name="task_attempt_agent",
             unique=True,
-        )
+        ),
+    )
 
     async def start(self, run: AgentRun) -> None:
         """Record a run as running."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 
 from app.domain.models import Checkpoint, CheckpointStatus, utcnow
 from app.store._base import Document, Repository
@@ -14,13 +14,10 @@ from app.store._base import Document, Repository
 class CheckpointRepository(Repository):
     """Create checkpoints and decide them, each decision a compare-and-set on `pending`."""
 
-    async def ensure_indexes(self) -> None:
-        await self._collection.create_index(
-            [("task_id", ASCENDING), ("created_at", ASCENDING)], name="task_created"
-        )
-        await self._collection.create_index(
-            [("status", ASCENDING), ("deadline", ASCENDING)], name="status_deadline"
-        )
+    indexes = (
+        IndexModel([("task_id", ASCENDING), ("created_at", ASCENDING)], name="task_created"),
+        IndexModel([("status", ASCENDING), ("deadline", ASCENDING)], name="status_deadline"),
+    )
 
     async def create(self, checkpoint: Checkpoint) -> None:
         await self._collection.insert_one(checkpoint.model_dump(by_alias=True, mode="python"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, IndexModel
 from pymongo.errors import DuplicateKeyError
 
 from app.domain.models import utcnow
@@ -25,10 +25,11 @@ class Reservation:
 class IdempotencyRepository(Repository):
     """Reserve keys atomically (the unique _id decides between concurrent requests)."""
 
-    async def ensure_indexes(self) -> None:
-        await self._collection.create_index(
+    indexes = (
+        IndexModel(
             [("created_at", ASCENDING)], name="expire_after_24h", expireAfterSeconds=KEEP_SECONDS
-        )
+        ),
+    )
 
     async def reserve(self, owner: str, key: str, fingerprint: str, task_id: str) -> Reservation:
         """Bind the key to task_id, or return the binding an earlier request made."""

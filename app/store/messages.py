@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pymongo import ASCENDING, DESCENDING
+from pymongo import ASCENDING, DESCENDING, IndexModel
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from app.domain.models import Message
@@ -14,15 +14,14 @@ _DUPLICATE_KEY = 11000
 class MessageRepository(Repository):
     """Append turns to a session and read its latest ones."""
 
-    async def ensure_indexes(self) -> None:
-        await self._collection.create_index(
+    indexes = (
+        IndexModel(
             [("owner", ASCENDING), ("session_id", ASCENDING), ("created_at", ASCENDING)],
             name="owner_session_created",
-        )
+        ),
         # A task adds its question and its answer once, whatever the deliveries.
-        await self._collection.create_index(
-            [("task_id", ASCENDING), ("role", ASCENDING)], name="task_role", unique=True
-        )
+        IndexModel([("task_id", ASCENDING), ("role", ASCENDING)], name="task_role", unique=True),
+    )
 
     async def append(self, *messages: Message) -> int:
         """Add turns in one write; returns how many were new (a task adds each role once)."""

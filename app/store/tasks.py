@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from app.domain.models import (
@@ -61,22 +61,21 @@ class TaskPage:
 class TaskRepository(Repository):
     """Every query and write on `tasks`; a status change is a compare-and-set on the status."""
 
-    async def ensure_indexes(self) -> None:
-        await self._collection.create_index(
+    indexes = (
+        IndexModel(
             [("owner", ASCENDING), ("created_at", DESCENDING), ("_id", DESCENDING)],
             name="owner_created",
-        )
-        await self._collection.create_index(
+        ),
+        IndexModel(
             [("owner", ASCENDING), ("status", ASCENDING), ("created_at", DESCENDING)],
             name="owner_status_created",
-        )
-        await self._collection.create_index(
+        ),
+        IndexModel(
             [("owner", ASCENDING), ("session_id", ASCENDING), ("created_at", DESCENDING)],
             name="owner_session_created",
-        )
-        await self._collection.create_index(
-            [("status", ASCENDING), ("queued_at", ASCENDING)], name="status_queued"
-        )
+        ),
+        IndexModel([("status", ASCENDING), ("queued_at", ASCENDING)], name="status_queued"),
+    )
 
     async def insert_many(self, tasks: Sequence[Task]) -> dict[int, PyMongoError]:
         """Insert new tasks, each with its first event, in one command; the errors by index of

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from app.store import AgentRunRepository, IdempotencyRepository, MessageRepository, TaskRepository
+from app.store.checkpoints import CheckpointRepository
 from tests.support import Service, running_service, wait_until
 
 # What a ContentAgent task without approval policies and a CodeAgent one cost today, in a
@@ -73,3 +75,23 @@ def test_a_task_costs_at_most_its_budget_of_store_commands_and_scans_nothing(
     assert per_task <= budget, f"{per_task:g} commands per task ({breakdown})"
     assert per_task == int(per_task), f"tasks should cost the same ({breakdown})"
     assert scans_after == scans_before, "the task path scanned a collection"
+
+
+def test_every_declared_index_exists_once_the_service_runs(quiet_service: Service) -> None:
+    declared = {
+        "tasks": TaskRepository,
+        "agent_runs": AgentRunRepository,
+        "messages": MessageRepository,
+        "idempotency_keys": IdempotencyRepository,
+        "checkpoints": CheckpointRepository,
+    }
+    for collection, repository in declared.items():
+        names = {index.document["name"] for index in repository.indexes}
+        assert names, collection
+
+        def created(c: str = collection, n: set[str] = names) -> bool:
+            return n <= set(quiet_service.db[c].index_information())
+
+        wait_until(created)
+    ttl = quiet_service.db["idempotency_keys"].index_information()["expire_after_24h"]
+    assert ttl["expireAfterSeconds"] == 24 * 3600

@@ -60,6 +60,7 @@ class Classification:
     kind: TaskKind
     keywords: tuple[str, ...]
     option: str | None = None  # an offered enum value the task names, e.g. "EchoAgent"
+    fixed_confidence: float | None = None  # set by a test (POST /_standin/confidence)
 
     @property
     def decided(self) -> bool:
@@ -68,7 +69,10 @@ class Classification:
 
     @property
     def confidence(self) -> float:
-        """0.92 for a named option or two or more keywords, 0.75 for one, 0.9 for an unknown."""
+        """0.92 for a named option or two or more keywords, 0.75 for one, 0.9 for an unknown;
+        or what a test fixed."""
+        if self.fixed_confidence is not None:
+            return self.fixed_confidence
         if self.option is not None:
             return 0.92
         if self.kind == "unknown":

@@ -56,6 +56,16 @@ class LatencyUpdate(BaseModel):
     ms: int = Field(ge=0, le=600_000)
 
 
+class ConfidencePlan(BaseModel):
+    """Body of POST /_standin/confidence: the next `count` structured answers give this
+    confidence (the router's, say) instead of the classifier's."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: float = Field(ge=0, le=1)
+    count: int = Field(default=1, ge=1, le=1000)
+
+
 class PlantRequest(BaseModel):
     """Body of POST /_standin/plant: a url every following cited answer also cites."""
 

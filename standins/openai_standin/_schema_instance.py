@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from standins.openai_standin._classify import Classification, classify
@@ -11,9 +12,11 @@ from standins.openai_standin.answers import topic_of
 _MAX_DEPTH = 8
 
 
-def schema_instance(schema: dict[str, Any], task: str) -> Any:
-    """A value valid for the JSON schema, routing fields filled from the task's classification."""
-    return _instance(schema, schema, classify(task, enum_values(schema)), task, "", 0)
+def schema_instance(schema: dict[str, Any], task: str, confidence: float | None = None) -> Any:
+    """A value valid for the JSON schema, routing fields filled from the task's classification
+    (its confidence fields with `confidence` when given)."""
+    cls = replace(classify(task, enum_values(schema)), fixed_confidence=confidence)
+    return _instance(schema, schema, cls, task, "", 0)
 
 
 def enum_values(schema: Any) -> list[Any]:

@@ -19,6 +19,7 @@ from standins._standin_control import FaultQueue, RequestLog, add_control_routes
 from standins.openai_standin import answers
 from standins.openai_standin._classify import classify, subject
 from standins.openai_standin._control import (
+    ConfidencePlan,
     FaultPlan,
     LatencyUpdate,
     PlantRequest,
@@ -43,15 +44,17 @@ class StandinState:
     faults: FaultQueue[FaultPlan] = field(default_factory=FaultQueue)
     requests: RequestLog = field(default_factory=RequestLog)
     planted: list[str] = field(default_factory=list)
+    # Confidences the next structured answers give (POST /_standin/confidence), in order.
+    confidences: list[float] = field(default_factory=list)
 
 
 def _digest(*parts: Any) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _instance_of(schema: dict[str, Any], task: str, param: str) -> Any:
+def _instance_of(schema: dict[str, Any], task: str, param: str, confidence: float | None) -> Any:
     try:
-        return schema_instance(schema, task)
+        return schema_instance(schema, task, confidence)
     except (KeyError, TypeError, ValueError, AttributeError, IndexError) as exc:
         # A schema the generator cannot follow is refused, never answered with invalid JSON.
         raise OpenAIAPIError(
@@ -74,7 +77,7 @@ def _schema(req: ChatRequest) -> dict[str, Any] | None:
 
 
 def _answer(
-    req: ChatRequest, planted: Sequence[str], *, malformed: bool
+    req: ChatRequest, planted: Sequence[str], *, malformed: bool, confidence: float | None
 ) -> tuple[dict[str, Any], str]:
     """The assistant message and finish reason for a validated request."""
     schema = _schema(req)
@@ -82,7 +85,8 @@ def _answer(
     message: dict[str, Any] = {"role": "assistant", "refusal": None, "annotations": []}
     if req.forced_tool is not None and schema is not None:
         name = str(req.forced_tool.get("name", ""))
-        arguments = json.dumps(_instance_of(schema, task, "tools[].function.parameters"))
+        params = "tools[].function.parameters"
+        arguments = json.dumps(_instance_of(schema, task, params, confidence))
         call_id = "call_" + _digest(name, arguments, task)[:24]
         if malformed:
             arguments = truncated_json(arguments)
@@ -92,7 +96,7 @@ def _answer(
         ]
         return message, "tool_calls"
     if schema is not None:
-        message["content"] = json.dumps(_instance_of(schema, task, "response_format"))
+        message["content"] = json.dumps(_instance_of(schema, task, "response_format", confidence))
     elif req.response_format is not None:
         cls = classify(task)
         reply = {"category": cls.kind, "confidence": cls.confidence, "reasoning": cls.reasoning}
@@ -105,9 +109,14 @@ def _answer(
 
 
 def _completion(
-    req: ChatRequest, body: dict[str, Any], planted: Sequence[str], *, malformed: bool
+    req: ChatRequest,
+    body: dict[str, Any],
+    planted: Sequence[str],
+    *,
+    malformed: bool,
+    confidence: float | None = None,
 ) -> dict[str, Any]:
-    message, finish_reason = _answer(req, planted, malformed=malformed)
+    message, finish_reason = _answer(req, planted, malformed=malformed, confidence=confidence)
     prompt_tokens = answers.estimate_tokens("".join(text for _, text in req.texts))
     produced = message["content"] or "".join(
         c["function"]["name"] + c["function"]["arguments"] for c in message.get("tool_calls", [])
@@ -172,7 +181,8 @@ async def _complete(request: Request, body: Any, state: StandinState) -> dict[st
     if error is not None:
         raise error
     malformed = fault is not None and fault.malformed
-    completion = _completion(req, body, state.planted, malformed=malformed)
+    confidence = state.confidences.pop(0) if req.structured and state.confidences else None
+    completion = _completion(req, body, state.planted, malformed=malformed, confidence=confidence)
     state.by_model[req.model] += 1
     return completion
 
@@ -246,9 +256,15 @@ def create_app(latency_ms: int, api_key: str | None = None) -> FastAPI:
         state.planted.append(planted.url)
         return {"planted": state.planted}
 
+    @app.post("/_standin/confidence")
+    async def fix_confidence(plan: ConfidencePlan) -> dict[str, list[float]]:
+        state.confidences.extend([plan.value] * plan.count)
+        return {"confidences": state.confidences}
+
     def reset() -> dict[str, Any]:
         state.by_model.clear()
         state.planted.clear()
+        state.confidences.clear()
         return {"chat_completions": 0, "by_model": {}, "latency_ms": state.latency_ms}
 
     add_control_routes(app, state.faults, state.requests, FaultPlan, reset)

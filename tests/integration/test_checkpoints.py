@@ -21,13 +21,20 @@ POLICY = {
     "RECONCILE_INTERVAL_SECONDS": "0.5",
     "TASK_LEASE_SECONDS": "3",
 }
-CODE_TASK = "Write a Python function that reverses a linked list"  # confident: 0.92
+CODE_TASK = "Write a Python function that reverses a linked list"
+# Below ROUTER_AUTO_CONFIDENCE: a decision a person confirms (routing checkpoint).
+UNSURE = 0.7
 
 
 @pytest.fixture(scope="module")
 def svc() -> Iterator[Service]:
     with running_service(env=POLICY, workers=2, concurrency=4) as running:
         yield running
+
+
+def _unsure_router(svc: Service) -> None:
+    """The router's next decision comes with confidence UNSURE (the stand-in's control)."""
+    svc.openai("/_standin/confidence", {"value": UNSURE, "count": 1})
 
 
 def _nonce() -> str:
@@ -110,12 +117,13 @@ def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_
 
 
 def test_routing_confirmation_can_override_the_agent(svc: Service) -> None:
-    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    text = f"{CODE_TASK} {_nonce()}"
+    _unsure_router(svc)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         assert checkpoint["stage"] == "routing"
         assert checkpoint["payload"]["routing"]["agent_name"] == "CodeAgent"
-        assert checkpoint["payload"]["routing"]["confidence"] < 0.9
+        assert checkpoint["payload"]["routing"]["confidence"] == UNSURE
         approved = admin.post(
             f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve",
             json={"edits": {"agent_name": "ContentAgent"}},
@@ -146,7 +154,8 @@ def _finished(http: httpx.Client, agent: str, status: str) -> float:
 
 
 def test_an_overridden_agent_that_fails_is_the_agent_the_task_names(svc: Service) -> None:
-    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    text = f"{CODE_TASK} {_nonce()}"
+    _unsure_router(svc)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         before = {a: _finished(http, a, "failed") for a in ("CodeAgent", "ContentAgent")}
@@ -272,7 +281,8 @@ def _status_events(svc: Service, task_id: str) -> list[tuple[str, int | None]]:
 
 def test_a_resume_goes_on_with_the_attempt_that_paused(svc: Service) -> None:
     """Two checkpoints (routing, then CodeAgent's output): one attempt from submit to end."""
-    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    text = f"{CODE_TASK} {_nonce()}"
+    _unsure_router(svc)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, routing = _paused(svc, http, text)
         started_at = http.get(f"/v1/tasks/{task_id}").json()["started_at"]
@@ -301,7 +311,8 @@ def test_a_resume_goes_on_with_the_attempt_that_paused(svc: Service) -> None:
 
 
 def test_a_retry_answers_and_announces_the_attempt_it_queues(svc: Service) -> None:
-    text = f"Write a function that adds two numbers {_nonce()}"  # code, confidence 0.75
+    text = f"{CODE_TASK} {_nonce()}"
+    _unsure_router(svc)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, routing = _paused(svc, http, text)
         admin.post(

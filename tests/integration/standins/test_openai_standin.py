@@ -450,3 +450,26 @@ async def test_follow_up_continues_the_earlier_code_task(openai_url: str) -> Non
     reply = str((await chat(openai_url).ainvoke(messages)).content)
     assert "```python" in reply
     assert "def reverse_linked_list" in reply
+
+
+async def test_a_fixed_confidence_answers_the_next_structured_calls_then_the_classifiers(
+    openai_url: str,
+) -> None:
+    fixed = await control(openai_url, "confidence", {"value": 0.42, "count": 2})
+    assert fixed == {"confidences": [0.42, 0.42]}
+    # A plain answer does not use it up.
+    await chat(openai_url).ainvoke("Write a blog post about tides")
+    answers = [
+        (await router(openai_url).ainvoke(CODE_TASK))["parsed"]["confidence"] for _ in range(3)
+    ]
+    assert answers == [0.42, 0.42, 0.92]
+    await control(openai_url, "confidence", {"value": 0.1})
+    await control(openai_url, "reset", {})
+    assert (await router(openai_url).ainvoke(CODE_TASK))["parsed"]["confidence"] == 0.92
+
+
+async def test_a_confidence_out_of_range_is_refused(openai_url: str) -> None:
+    async with httpx.AsyncClient() as http:
+        url = f"{openai_url.removesuffix('/v1')}/_standin/confidence"
+        refused = await http.post(url, json={"value": 1.5})
+    assert refused.status_code == 422

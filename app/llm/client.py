@@ -77,6 +77,16 @@ def _breaker_changed(circuit: str, event: str, payload: Any) -> None:
         CIRCUIT_STATE.labels(circuit).set(0)
 
 
+def _task_error(exc: Exception, endpoint: str, model: str) -> Exception:
+    """The task error a failed call is: an open circuit, or the provider's error classified;
+    anything else as it is."""
+    if isinstance(exc, OpenedState):
+        return CircuitOpen(endpoint, model)
+    if isinstance(exc, openai.OpenAIError):
+        return classify(exc)
+    return exc
+
+
 def _outcome(exc: BaseException) -> str:
     """A bounded label for a failed LLM call."""
     if isinstance(exc, OpenedState):
@@ -185,10 +195,8 @@ class LLMClient:
             async for attempt in retrying:
                 with attempt:
                     return await self._attempt(role, request, messages, circuit, attempt)
-        except OpenedState as exc:
-            raise CircuitOpen(settings.endpoint, model) from exc
-        except openai.OpenAIError as exc:
-            raise classify(exc) from exc
+        except (OpenedState, openai.OpenAIError) as exc:
+            raise _task_error(exc, settings.endpoint, model) from exc
         raise AssertionError("unreachable: tenacity re-raises the last error")
 
     async def _attempt(
@@ -210,12 +218,8 @@ class LLMClient:
         breaker = await self._breakers.get_breaker(circuit)
 
         def typed(exc: Exception) -> Exception:
-            """The task error a failed call is (what _call raises once retries end)."""
-            if isinstance(exc, OpenedState):
-                return CircuitOpen(self._settings.endpoint, model)
-            if isinstance(exc, openai.OpenAIError):
-                return classify(exc)
-            return exc
+            # Recorded as what _call raises for it once retries end.
+            return _task_error(exc, self._settings.endpoint, model)
 
         try:
             async with tool_call("llm", tool_input, typed) as call, breaker:

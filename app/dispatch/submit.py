@@ -13,7 +13,7 @@ from pymongo.errors import PyMongoError
 
 from app.dispatch.intake import Intake
 from app.domain.errors import IdempotencyConflict, StoreUnavailable
-from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
+from app.domain.models import RequestInfo, Task
 from app.observability.metrics import TASKS_SUBMITTED
 from app.store import IdempotencyRepository, Store, TaskRepository
 
@@ -104,20 +104,8 @@ async def _submit(
                     "This Idempotency-Key was already used with a different request body."
                 )
             return Submitted(await _original(tasks, held.task_id, owner), True, replayed=True)
-    now = utcnow()
-    task = Task(
-        task_id=task_id,
-        owner=owner,
-        session_id=session_id or str(uuid.uuid4()),
-        new_session=session_id is None,
-        task=text,
-        status=TaskStatus.QUEUED,
-        attempt=1,  # the attempt it is queued for; a retry or a lost worker queues the next
-        created_at=now,
-        queued_at=now,
-        updated_at=now,
-        request=request,
-        require_approval=require_approval,
+    task = Task.submitted(
+        task_id, owner, text, session_id, request=request, require_approval=require_approval
     )
     try:
         dispatched = await intake.accept(task)

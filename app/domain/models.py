@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -147,6 +148,23 @@ class Task(_Doc):
     request: RequestInfo = Field(default_factory=RequestInfo)
 
     model_config = ConfigDict(extra="ignore", populate_by_name=True)
+
+    @classmethod
+    def submitted(
+        cls, task_id: str, owner: str, text: str, session_id: str | None, **extra: Any
+    ) -> Task:
+        """A new task queued for its first attempt, in `session_id` or a session of its own."""
+        return cls(
+            task_id=task_id,
+            owner=owner,
+            session_id=session_id or str(uuid.uuid4()),
+            new_session=session_id is None,
+            task=text,
+            status=TaskStatus.QUEUED,
+            attempt=1,  # a retry or a lost worker queues the next one
+            **dict.fromkeys(("created_at", "queued_at", "updated_at"), utcnow()),
+            **extra,
+        )
 
 
 class ToolStatus(StrEnum):

@@ -10,7 +10,7 @@ from app.agents.registry import AGENTS
 from app.config import Settings
 from app.dispatch.processing import Outcome, process_task
 from app.dispatch.wiring import WorkerDeps
-from app.domain.models import Task, TaskStatus, utcnow
+from app.domain.models import Task
 from tests.echo_agent import EchoAgent
 from tests.support import Service
 
@@ -25,17 +25,7 @@ async def test_a_third_agent_is_offered_by_the_router_and_run(
     # A database of its own, so the service's workers never see this task.
     monkeypatch.setenv("MONGO_DB_NAME", f"registry_{uuid.uuid4().hex[:8]}")
     text = f"Echo back this sentence {uuid.uuid4().hex[:8]}"
-    now = utcnow()
-    task = Task(
-        task_id=str(uuid.uuid4()),
-        owner="dev",
-        session_id="registry-test",
-        task=text,
-        status=TaskStatus.QUEUED,
-        created_at=now,
-        queued_at=now,
-        updated_at=now,
-    )
+    task = Task.submitted(str(uuid.uuid4()), "dev", text, "registry-test")
 
     deps = await WorkerDeps.open(Settings(), "in-test-worker", agents=[*AGENTS, EchoAgent])
     try:

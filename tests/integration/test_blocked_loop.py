@@ -26,7 +26,7 @@ from app.config import Settings
 from app.dispatch.processing import Outcome
 from app.dispatch.runtime import WorkerRuntime
 from app.dispatch.workers import heartbeat_prefix
-from app.domain.models import Task, TaskStatus, utcnow
+from app.domain.models import Task, TaskStatus
 from app.store import open_store
 from app.tasks import TaskLifecycle
 from standins.topology import Topology
@@ -82,16 +82,8 @@ def heartbeat(beats: redis.Redis, settings: Settings) -> dict[str, Any]:
 
 
 async def test_a_blocked_loop_is_reported_stalled_and_frees_its_slot(settings: Settings) -> None:
-    now = utcnow()
-    task = Task(
-        task_id=str(uuid.uuid4()),
-        owner="dev",
-        session_id="blocked-loop",
-        task="Stalling, please: take your time",
-        status=TaskStatus.QUEUED,
-        created_at=now,
-        queued_at=now,
-        updated_at=now,
+    task = Task.submitted(
+        str(uuid.uuid4()), "dev", "Stalling, please: take your time", "blocked-loop"
     )
     store = open_store(settings)
     await TaskLifecycle.of(store).create(task)

@@ -25,7 +25,7 @@ from app.config import MongoSettings, RedisSettings, Settings
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
-from app.domain.models import RequestInfo, Task, TaskStatus, utcnow
+from app.domain.models import RequestInfo, Task
 from app.store import Store, open_store
 from app.tasks import TaskLifecycle
 from standins.topology import Topology
@@ -81,16 +81,11 @@ async def accepting(topology: Topology) -> AsyncIterator[Accepting]:
 
 
 def new_task(task_id: str | None = None) -> Task:
-    now = utcnow()
-    return Task(
-        task_id=task_id or str(uuid.uuid4()),
-        owner="dev",
-        session_id="intake",
-        task="Write a haiku about queues",
-        status=TaskStatus.QUEUED,
-        created_at=now,
-        queued_at=now,
-        updated_at=now,
+    return Task.submitted(
+        task_id or str(uuid.uuid4()),
+        "dev",
+        "Write a haiku about queues",
+        "intake",
         request=RequestInfo(request_id=uuid.uuid4().hex),
     )
 

@@ -5,23 +5,13 @@ from __future__ import annotations
 import pytest
 
 from app.domain.errors import InvalidCursor
-from app.domain.models import Task, TaskStatus, utcnow
+from app.domain.models import Task
 from app.store._cursor import decode_cursor, encode_cursor
 
 
 def test_cursor_round_trips() -> None:
-    now = utcnow()
-    task = Task(
-        task_id="t-1",
-        owner="o",
-        session_id="s",
-        task="x",
-        status=TaskStatus.QUEUED,
-        created_at=now,
-        queued_at=now,
-        updated_at=now,
-    )
-    assert decode_cursor(encode_cursor(task)) == (now, "t-1")
+    task = Task.submitted("t-1", "o", "x", "s")
+    assert decode_cursor(encode_cursor(task)) == (task.created_at, "t-1")
 
 
 @pytest.mark.parametrize(

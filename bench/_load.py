@@ -1,10 +1,12 @@
-"""bench/accept.py's load generator when wrk is absent: POST a JSON body over N connections.
+"""The benchmarks' HTTP load: POST JSON bodies over N keep-alive connections.
 
-Keeps --connections requests in flight (one per keep-alive connection) for --warmup seconds
-unmeasured, then for --seconds, and prints one JSON line: requests sent, how many were
-answered with --expect, and the measured seconds. It speaks HTTP/1.1 over asyncio streams
-itself: httpx.AsyncClient spends ~3 ms of CPU per request at 32 connections, so on this
-machine it saturates a core near 250 requests/s, below what the apps it measures can serve.
+As a program, bench/accept.py's load generator when wrk is absent: keeps --connections
+requests in flight (one per connection) for --warmup seconds unmeasured, then for --seconds,
+and prints one JSON line: requests sent, how many were answered with --expect, and the measured
+seconds. As a module, `post_all` sends a burst of bodies (bench/inflight.py, bench/overhead.py).
+It speaks HTTP/1.1 over asyncio streams itself: httpx.AsyncClient spends 3-8 ms of CPU per
+request at 32-64 connections, so on this machine it saturates a core near 250 requests/s, and
+in a burst it takes the CPU the service under test needs (2 s of it for 256 submits).
 
     python bench/_load.py URL --body '{"task": "..."}' [--header K:V] [--seconds 5]
 """
@@ -16,6 +18,43 @@ import asyncio
 import json
 import time
 from urllib.parse import urlsplit
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[int, bytes]:
+    """Send one request on a keep-alive connection; its status and body."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head[9:12])
+    length = 0
+    for line in head.split(b"\r\n")[1:]:
+        name, _, value = line.partition(b":")
+        if name.strip().lower() == b"content-length":
+            length = int(value)
+    return status, await reader.readexactly(length)
+
+
+async def post_all(
+    url: str, bodies: list[bytes], headers: dict[str, str], connections: int = 64
+) -> list[tuple[int, bytes]]:
+    """POST every body to `url`, `connections` at a time; (status, body) of each, in order."""
+    parts = urlsplit(url)
+    answers: list[tuple[int, bytes]] = [(0, b"")] * len(bodies)
+    queue = list(enumerate(bodies))
+    queue.reverse()
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        try:
+            while queue:
+                n, body = queue.pop()
+                answers[n] = await _exchange(reader, writer, request_bytes(url, body, headers))
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(min(connections, len(bodies)))))
+    return answers
 
 
 def request_bytes(url: str, body: bytes, headers: dict[str, str]) -> bytes:
@@ -38,15 +77,7 @@ async def _connection(url: str, request: bytes, until: float, expect: int) -> tu
     sent = ok = 0
     try:
         while time.monotonic() < until:
-            writer.write(request)
-            head = await reader.readuntil(b"\r\n\r\n")
-            status = int(head[9:12])
-            length = 0
-            for line in head.split(b"\r\n")[1:]:
-                name, _, value = line.partition(b":")
-                if name.strip().lower() == b"content-length":
-                    length = int(value)
-            await reader.readexactly(length)
+            status, _ = await _exchange(reader, writer, request)
             sent += 1
             ok += status == expect
     finally:

@@ -1,8 +1,9 @@
 """How many tasks a worker process keeps in flight, and what each costs it in CPU.
 
 With the OpenAI stand-in holding every call for --latency-ms (1 s), a burst of tasks is
-submitted at once; each task makes two LLM calls (router, agent), so 2 s is the floor of a burst
-that overlaps completely. Three configurations run in turn, each on a fresh service: 64 tasks on
+submitted at once (64 connections, bench/_load.py: httpx's client would spend 2 s of the two
+cores on 256 submits, CPU the service under test needs); each task makes two LLM calls (router,
+agent), so 2 s is the floor of a burst that overlaps completely. Three configurations run in turn, each on a fresh service: 64 tasks on
 one worker process of 64 slots, 256 on one process of 256 slots, 256 on two processes of 128.
 For each it prints the wall time from the first submit to the last completion (every task of
 the burst counted, read from MongoDB), the worker CPU milliseconds per task (utime + stime of
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import subprocess
 import sys
 import time
@@ -27,9 +29,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pymongo
 from _bare_calls import run_burst  # bench/, beside this script
+from _load import post_all
 from _procs import cpu_seconds, peak_rss_mib, start_bare_worker
 
 from standins.processes import ManagedProcess
@@ -57,22 +59,14 @@ async def burst(topology: Topology, db: pymongo.database.Database, tasks: int) -
     """Submit every task at once; seconds from the first submit to the last completion."""
     headers = {"X-API-Key": topology.api_key}
     session = f"bench-{uuid.uuid4().hex[:8]}"
-    limits = httpx.Limits(max_connections=64)
-    async with httpx.AsyncClient(
-        base_url=topology.api_url, headers=headers, timeout=60, limits=limits
-    ) as http:
-        started = datetime.now(UTC)
-        replies = await asyncio.gather(
-            *(
-                http.post(
-                    "/v1/agent/execute",
-                    json={"task": TEXTS[n % 2].format(n=n), "session_id": session},
-                )
-                for n in range(tasks)
-            )
-        )
-    if any(r.status_code != 202 for r in replies):
-        raise RuntimeError(f"submits refused: {[r.status_code for r in replies][:10]}")
+    bodies = [
+        json.dumps({"task": TEXTS[n % 2].format(n=n), "session_id": session}).encode()
+        for n in range(tasks)
+    ]
+    started = datetime.now(UTC)
+    replies = await post_all(f"{topology.api_url}/v1/agent/execute", bodies, headers, 64)
+    if any(status != 202 for status, _ in replies):
+        raise RuntimeError(f"submits refused: {[status for status, _ in replies][:10]}")
     deadline = time.monotonic() + 180
     query = {"session_id": session, "status": {"$in": sorted(FINAL)}}
     while db.tasks.count_documents(query) < tasks:

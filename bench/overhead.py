@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import statistics
 import time
@@ -33,6 +34,7 @@ from typing import Any
 import _bare_celery as bare
 import httpx
 import pymongo
+from _load import post_all
 from _procs import cpu_seconds, start_bare_worker
 from celery import Celery
 
@@ -89,21 +91,13 @@ def service_one_by_one(
 
 async def submit_burst(topology: Topology, count: int, in_flight: int) -> list[str]:
     """Submit count tasks through the API, in_flight requests at a time; their ids."""
-    gate = asyncio.Semaphore(in_flight)
     headers = {"X-API-Key": topology.api_key}
-    limits = httpx.Limits(max_connections=in_flight)
-    async with httpx.AsyncClient(
-        base_url=topology.api_url, headers=headers, limits=limits, timeout=60
-    ) as http:
-
-        async def submit(n: int) -> str:
-            async with gate:
-                body = {"task": TEXTS[n % 2].format(n=n)}
-                reply = await http.post("/v1/agent/execute", json=body)
-            assert reply.status_code == 202, reply.text
-            return str(reply.json()["task_id"])
-
-        return await asyncio.gather(*(submit(n) for n in range(count)))
+    bodies = [json.dumps({"task": TEXTS[n % 2].format(n=n)}).encode() for n in range(count)]
+    url = f"{topology.api_url}/v1/agent/execute"
+    replies = await post_all(url, bodies, headers, in_flight)
+    for status, body in replies:
+        assert status == 202, body
+    return [str(json.loads(body)["task_id"]) for _, body in replies]
 
 
 def service_full_load(

@@ -59,8 +59,11 @@ class _RunSink:
     async def flush(self) -> None:
         if not self._unsaved:
             return
-        await self._recorder.store.agent_runs.add_tool_executions(self._run_id, self.take())
-        await self._recorder.flush()
+        # The calls and their events are independent writes: one round trip for both.
+        await asyncio.gather(
+            self._recorder.store.agent_runs.add_tool_executions(self._run_id, self.take()),
+            self._recorder.flush(),
+        )
 
     def take(self) -> list[ToolExecution]:
         taken, self._unsaved = self._unsaved, []
@@ -100,9 +103,9 @@ class RunRecorder:
         sink = _RunSink(self, run.run_id)
         context = RunContext(self.task_id, run.run_id, self.attempt, agent_name, sink)
         handle = RunHandle(run=run, context=context)
-        await self.store.agent_runs.start(run)
         self.events.add("agent_started", {"agent_name": agent_name, "attempt": self.attempt})
-        await self.flush()
+        # The record and the event are independent writes: one round trip for both.
+        await asyncio.gather(self.store.agent_runs.start(run), self.flush())
         try:
             with bind_run(context), structlog.contextvars.bound_contextvars(agent_name=agent_name):
                 yield handle

@@ -96,8 +96,9 @@ class Settings(BaseSettings):
     def wait_limit_seconds(self) -> float:
         """How long a Celery thread waits for its task: the run's limit, plus the store calls
         around it (claim, history and state reads; the final writes), each bounded by
-        MONGO_OPERATION_TIMEOUT_MS."""
-        store_calls = 8 * self.mongo.operation_timeout_ms / 1000
+        MONGO_OPERATION_TIMEOUT_MS (twice for a grouped write, which may wait for the batch
+        ahead of it)."""
+        store_calls = 12 * self.mongo.operation_timeout_ms / 1000
         return self.worker.task_timeout_seconds + store_calls
 
 

@@ -27,7 +27,7 @@ from app.domain.models import (
     TaskStatus,
     Usage,
 )
-from app.store import EventBuffer
+from app.store import EventBuffer, uninterrupted
 from app.store.graph_state import NEW_THREAD, HeldSaves
 
 log = structlog.get_logger(__name__)
@@ -206,8 +206,9 @@ async def _watch(deps: WorkerDeps, task: Task, run: asyncio.Task[Any]) -> Stop |
         if run.done():
             return None
         try:
-            beat = await deps.store.tasks.heartbeat(
-                task.task_id, task.attempt, worker.lease_seconds
+            # The watch is cancelled when its run ends, and then often inside this call.
+            beat = await uninterrupted(
+                deps.store.tasks.heartbeat(task.task_id, task.attempt, worker.lease_seconds)
             )
         except PyMongoError as exc:
             # The lease may run out meanwhile; once the store answers, the next beat tells.

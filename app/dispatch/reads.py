@@ -18,7 +18,7 @@ from app.domain.models import (
     TaskEvent,
     TaskStatus,
 )
-from app.store import Store, TaskFilters, TaskPage
+from app.store import Store, TaskFilters, TaskPage, uninterrupted
 
 
 class TaskReads:
@@ -52,7 +52,8 @@ class TaskReads:
         stream's source (the caller checked ownership first)."""
         last = after
         while True:
-            status, events = await self._store.tasks.events_after(task_id, last)
+            # A client that goes away cancels the stream, often in the middle of this read.
+            status, events = await uninterrupted(self._store.tasks.events_after(task_id, last))
             if events:
                 last = events[-1].seq
             yield status, events

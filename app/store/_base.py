@@ -1,4 +1,5 @@
-"""What every repository shares: the document type and the collection it queries."""
+"""What every repository shares: the document type, the collection it queries, and the grouped
+writes to it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any, ClassVar
 
 from pymongo import IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
+
+from app.store._grouped import GroupedWrites
 
 Document = dict[str, Any]
 
@@ -19,6 +22,8 @@ class Repository:
 
     def __init__(self, collection: AsyncCollection[Document]):
         self._collection = collection
+        # Writes whose callers need nothing back but success share commands under load.
+        self._grouped = GroupedWrites(collection)
 
     async def ensure_indexes(self) -> None:
         """Create the declared indexes (a no-op for those that exist)."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel
+from pymongo import ASCENDING, IndexModel, InsertOne, UpdateOne
 
 from app.domain.models import AgentRun, RunStatus, TaskErrorInfo, ToolExecution, Usage, utcnow
 from app.store._base import Document, Repository
@@ -29,14 +29,13 @@ class AgentRunRepository(Repository):
 
     async def start(self, run: AgentRun) -> None:
         """Record a run as running."""
-        await self._collection.insert_one(run.model_dump(by_alias=True, mode="python"))
+        await self._grouped.write(InsertOne(run.model_dump(by_alias=True, mode="python")))
 
     async def add_tool_executions(self, run_id: str, executions: Sequence[ToolExecution]) -> None:
         """Append calls that finished while the run goes on."""
         if executions:
-            await self._collection.update_one(
-                {"_id": run_id}, {"$push": {"tool_executions": {"$each": _stored(executions)}}}
-            )
+            push = {"$push": {"tool_executions": {"$each": _stored(executions)}}}
+            await self._grouped.write(UpdateOne({"_id": run_id}, push))
 
     async def finish(
         self,
@@ -68,8 +67,8 @@ class AgentRunRepository(Repository):
         if executions:
             update["$push"] = {"tool_executions": {"$each": _stored(executions)}}
         # Only a running run closes: one the reconciler marked abandoned stays abandoned.
-        await self._collection.update_one(
-            {"_id": run.run_id, "status": RunStatus.RUNNING.value}, update
+        await self._grouped.write(
+            UpdateOne({"_id": run.run_id, "status": RunStatus.RUNNING.value}, update)
         )
 
     async def abandon(self, task_id: str, attempt: int) -> int:

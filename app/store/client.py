@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pymongo
 import structlog
@@ -37,6 +37,25 @@ async def within(seconds: float, call: Awaitable[T]) -> T:
     """
     with pymongo.timeout(seconds):
         return await call
+
+
+def uninterrupted(call: Coroutine[Any, Any, T]) -> Awaitable[T]:
+    """A MongoDB call that a cancel of its caller does not reach.
+
+    A cancel that lands while PyMongo waits for a server to select (the store unreachable) can
+    leave its topology lock held on Python 3.11, and every later call of the client then hangs
+    past any timeout (seen with MongoDB paused, when many lease watches were cancelled at once).
+    The caller's await still ends at once on a cancel; the call goes on to its own end, bounded
+    by timeoutMS, and its outcome is dropped.
+    """
+    running = asyncio.ensure_future(call)
+    running.add_done_callback(_drop_outcome)
+    return asyncio.shield(running)
+
+
+def _drop_outcome(done: asyncio.Future[Any]) -> None:
+    if not done.cancelled():
+        done.exception()  # retrieved: no "exception was never retrieved" at exit
 
 
 @dataclass

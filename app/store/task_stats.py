@@ -59,10 +59,11 @@ class TaskStatsRepository(Repository):
         for task in tasks:
             by_day[day_of(task.created_at)][f"status.{task.status.value}"] += 1
         for day, inc in by_day.items():
-            await self._collection.update_one({"_id": day}, {"$inc": dict(inc)}, upsert=True)
+            await self._grouped.increment(day, inc)
 
     async def moved(self, from_: TaskStatus, task: Task) -> None:
-        """A task changed status: one update of its day's counters.
+        """A task changed status: one update of its day's counters (shared by the changes of
+        that day waiting together).
 
         A move to a final status also counts the task for its agent and its latency.
         """
@@ -77,9 +78,7 @@ class TaskStatsRepository(Repository):
                 "latency.sum": latency,
                 f"latency.buckets.{bucket}": 1,
             }
-        await self._collection.update_one(
-            {"_id": day_of(task.created_at)}, {"$inc": inc}, upsert=True
-        )
+        await self._grouped.increment(day_of(task.created_at), inc)
 
     async def day(self, day: str) -> DayStats:
         """The counters of one day (zeros when nothing happened)."""

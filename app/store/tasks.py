@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
+from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument, UpdateOne
 from pymongo.errors import BulkWriteError, PyMongoError
 
 from app.domain.models import (
@@ -117,15 +117,14 @@ class TaskRepository(Repository):
             return None, []
         return TaskStatus(doc["status"]), task_events.after(task_id, doc.get("events", []), seq + 1)
 
-    async def append_events(self, task_id: str, events: Events, attempt: int | None = None) -> bool:
+    async def append_events(self, task_id: str, events: Events, attempt: int | None = None) -> None:
         """Add events to the task (only while `attempt`, when given, still owns it)."""
         if not events:
-            return True
+            return
         query: Document = {"_id": task_id}
         if attempt is not None:
             query |= {"status": TaskStatus.PROCESSING.value, "attempt": attempt}
-        outcome = await self._collection.update_one(query, task_events.appended(events))
-        return outcome.matched_count == 1
+        await self._grouped.write(UpdateOne(query, task_events.appended(events)))
 
     async def list_for_owner(
         self, owner: str, filters: TaskFilters, limit: int, cursor: str | None
@@ -166,14 +165,13 @@ class TaskRepository(Repository):
 
     async def set_while_owned(
         self, task_id: str, attempt: int, fields: Document, events: Events
-    ) -> bool:
-        """Set fields and append events, only while `attempt` still owns the task."""
+    ) -> None:
+        """Set fields and append events, only while `attempt` still owns the task (a lost
+        attempt's write changes nothing)."""
         update = task_events.appended(events)
         update["$set"] = {**fields, "updated_at": utcnow()}
-        outcome = await self._collection.update_one(
-            {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}, update
-        )
-        return outcome.modified_count == 1
+        owned = {"_id": task_id, "status": TaskStatus.PROCESSING.value, "attempt": attempt}
+        await self._grouped.write(UpdateOne(owned, update))
 
     async def heartbeat(self, task_id: str, attempt: int, lease_seconds: float) -> Heartbeat:
         """Renew the attempt's lease; say whether it still owns the task and if cancel is asked."""

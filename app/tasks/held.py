@@ -56,21 +56,21 @@ class HeldTransitions(Transitions):
 
     async def record_routing(
         self, task_id: str, attempt: int, routing: RoutingDecision, events: Events = ()
-    ) -> bool:
+    ) -> None:
         """Store the router's decision (and its event) on the attempt that still owns the task."""
         decided = task_events.event("routing", {"attempt": attempt, **routing.model_dump()})
         fields = {"routing": routing.model_dump(), "selected_agent": routing.agent_name}
-        return await self._tasks.set_while_owned(task_id, attempt, fields, [*events, decided])
+        await self._tasks.set_while_owned(task_id, attempt, fields, [*events, decided])
 
     async def record_override(
         self, task_id: str, attempt: int, override: RoutingOverride, events: Events = ()
-    ) -> bool:
+    ) -> None:
         """A reviewer sent the task to another agent: it is the task's agent from now on, and
         `routing` keeps the router's decision beside the override."""
         data = {"attempt": attempt, **override.model_dump()}
         overridden = task_events.event("routing_override", data)
         fields = {"routing.override": override.model_dump(), "selected_agent": override.agent_name}
-        return await self._tasks.set_while_owned(task_id, attempt, fields, [*events, overridden])
+        await self._tasks.set_while_owned(task_id, attempt, fields, [*events, overridden])
 
     async def requeue(
         self,

@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -92,7 +95,8 @@ def _paused_mongodb(service: Service) -> None:
 
 
 def _not_final(service: Service, http: Any, ids: list[str]) -> str:
-    """What the tasks that did not finish are doing, and what the worker last said."""
+    """What the tasks that did not finish are doing, what the worker last said, and where its
+    threads and its event loop's thread are waiting (py-spy)."""
     tasks = [http.get(f"/v1/tasks/{i}").json() for i in ids]
     stuck = [
         {k: t.get(k) for k in ("task_id", "status", "attempt", "error", "updated_at")}
@@ -101,6 +105,18 @@ def _not_final(service: Service, http: Any, ids: list[str]) -> str:
     ]
     log = service.workers[0].log_tail(1_000_000).splitlines()
     about = [line for line in log if any(t["task_id"] in line for t in stuck)]
-    return f"{len(stuck)} tasks not final: {stuck[:5]}\nworker log about them:\n" + "\n".join(
-        about[-30:]
+    spy = Path(sys.executable).with_name("py-spy")
+    dump = subprocess.run(
+        [str(spy), "dump", "--pid", str(service.workers[0].pid)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    return (
+        f"{len(stuck)} tasks not final: {stuck[:5]}\nworker log about them:\n"
+        + "\n".join(about[-30:])
+        + "\nthe worker's last lines:\n"
+        + "\n".join(log[-20:])
+        + f"\nworker threads (py-spy dump):\n{dump.stdout}{dump.stderr}"
     )

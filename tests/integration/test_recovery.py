@@ -26,18 +26,31 @@ RECOVERY = {
 
 
 @pytest.fixture(scope="module")
-def svc() -> Iterator[Service]:
+def shared() -> Iterator[Service]:
     with running_service(env=RECOVERY, workers=2, concurrency=4) as running:
         yield running
 
 
-@pytest.fixture(autouse=True)
-def clean_standins(svc: Service) -> Iterator[None]:
-    svc.openai("/_standin/reset", {})
-    svc.tavily("/_standin/reset", {})
-    yield
-    svc.openai("/_standin/reset", {})
-    svc.tavily("/_standin/reset", {})
+@pytest.fixture
+def svc(shared: Service) -> Iterator[Service]:
+    """The module's service, for a test that leaves its processes as it found them (checked
+    after the test); the stand-ins' faults and request logs are reset around each test."""
+    before = [worker.pid for worker in shared.workers]
+    shared.openai("/_standin/reset", {})
+    shared.tavily("/_standin/reset", {})
+    yield shared
+    shared.openai("/_standin/reset", {})
+    shared.tavily("/_standin/reset", {})
+    assert [worker.pid for worker in shared.workers] == before, "the test replaced a worker"
+    assert all(worker.popen.poll() is None for worker in shared.workers), "a worker died"
+
+
+@pytest.fixture
+def fresh() -> Iterator[Service]:
+    """A service of the test's own, for a test that kills, stops or replaces its workers or its
+    Redis: what it leaves behind reaches no other test."""
+    with running_service(env=RECOVERY, workers=2, concurrency=4) as running:
+        yield running
 
 
 def _text(kind: str = "content") -> str:
@@ -72,30 +85,30 @@ def _completed_runs(svc: Service, task_id: str) -> list[tuple[str, int]]:
     return sorted((r["agent_name"], r["attempt"]) for r in runs)
 
 
-def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Service) -> None:
+def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(fresh: Service) -> None:
     outcomes = []
-    with svc.client() as http:
+    with fresh.client() as http:
         for round_ in range(10):
             kind = "code" if round_ % 2 else "content"
             # The LLM stand-in holds the router's call, so the worker dies mid-task.
-            svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+            fresh.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
             text = _text(kind)
-            task_id = svc.submit(http, text)["task_id"]
-            wait_until(lambda t=text: _llm_call_held(svc, t), timeout=15)
-            victim = _worker_of(svc, task_id)
+            task_id = fresh.submit(http, text)["task_id"]
+            wait_until(lambda t=text: _llm_call_held(fresh, t), timeout=15)
+            victim = _worker_of(fresh, task_id)
             victim.kill()
-            task = svc.wait_final(http, task_id, timeout=30)
+            task = fresh.wait_final(http, task_id, timeout=30)
             agent = "CodeAgent" if kind == "code" else "ContentAgent"
             outcomes.append(
                 (
                     task["status"],
                     task["attempt"],
-                    _worker_pid(svc, task_id) != victim.pid,
-                    _completed_runs(svc, task_id),
-                    svc.db.agent_runs.count_documents(
+                    _worker_pid(fresh, task_id) != victim.pid,
+                    _completed_runs(fresh, task_id),
+                    fresh.db.agent_runs.count_documents(
                         {"task_id": task_id, "attempt": 1, "status": "abandoned"}
                     ),
-                    svc.db.messages.count_documents({"task_id": task_id, "role": "assistant"}),
+                    fresh.db.messages.count_documents({"task_id": task_id, "role": "assistant"}),
                 )
             )
             assert outcomes[-1] == (
@@ -106,7 +119,7 @@ def test_killed_worker_mid_task_completes_on_another_worker_10_of_10(svc: Servic
                 1,
                 1,
             ), f"round {round_}: {outcomes[-1]}"
-            svc.replace_worker(victim)
+            fresh.replace_worker(victim)
     assert len(outcomes) == 10
 
 
@@ -130,22 +143,22 @@ def _router_requests(svc: Service, text: str) -> int:
 
 
 def test_worker_killed_after_routing_resumes_at_the_agent_without_asking_the_router_again(
-    svc: Service,
+    fresh: Service,
 ) -> None:
-    with svc.client() as http:
+    with fresh.client() as http:
         # The search is held, so the worker dies inside the ContentAgent step.
-        svc.tavily("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        fresh.tavily("/_standin/faults", {"delay_ms": 5000, "count": 1})
         text = _text()
-        task_id = svc.submit(http, text)["task_id"]
+        task_id = fresh.submit(http, text)["task_id"]
         running = {"task_id": task_id, "agent_name": "ContentAgent", "status": "running"}
-        wait_until(lambda: svc.db.agent_runs.find_one(running), timeout=15)
-        task = _kill_holder_then_wait(svc, http, task_id)
+        wait_until(lambda: fresh.db.agent_runs.find_one(running), timeout=15)
+        task = _kill_holder_then_wait(fresh, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
-    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
-    abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
+    assert _completed_runs(fresh, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
+    abandoned = fresh.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
     assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("ContentAgent", 1)]
-    assert _router_requests(svc, text) == 1, "the router's answer was kept, not asked again"
-    assert len(_agent_requests(svc, text)) == 1, (
+    assert _router_requests(fresh, text) == 1, "the router's answer was kept, not asked again"
+    assert len(_agent_requests(fresh, text)) == 1, (
         "killed in the search: the agent's LLM call ran once"
     )
     assert task["routing"]["agent_name"] == "ContentAgent"
@@ -164,36 +177,36 @@ def _in_the_agent_step(svc: Service, http: httpx.Client, fault: dict[str, Any]) 
     return text, task_id
 
 
-def test_worker_killed_in_the_agents_llm_call_redoes_only_the_agent_step(svc: Service) -> None:
-    with svc.client() as http:
-        text, task_id = _in_the_agent_step(svc, http, {"delay_ms": 5000, "count": 1})
+def test_worker_killed_in_the_agents_llm_call_redoes_only_the_agent_step(fresh: Service) -> None:
+    with fresh.client() as http:
+        text, task_id = _in_the_agent_step(fresh, http, {"delay_ms": 5000, "count": 1})
 
         def agent_call_held() -> bool:
-            return any(r["status"] is None for r in _agent_requests(svc, text))
+            return any(r["status"] is None for r in _agent_requests(fresh, text))
 
         wait_until(agent_call_held, timeout=15)
-        task = _kill_holder_then_wait(svc, http, task_id)
+        task = _kill_holder_then_wait(fresh, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
-    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
+    assert _completed_runs(fresh, task_id) == [("ContentAgent", 2), ("PeerAgent", 1)]
     # The request log is the one signal of work done twice: the router once, the agent twice.
-    assert _router_requests(svc, text) == 1
-    assert len(_agent_requests(svc, text)) == 2
+    assert _router_requests(fresh, text) == 1
+    assert len(_agent_requests(fresh, text)) == 2
 
 
 def test_worker_killed_during_routing_routes_again_and_abandons_the_first_run(
-    svc: Service,
+    fresh: Service,
 ) -> None:
-    with svc.client() as http:
-        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+    with fresh.client() as http:
+        fresh.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
         text = _text()
-        task_id = svc.submit(http, text)["task_id"]
-        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        task = _kill_holder_then_wait(svc, http, task_id)
+        task_id = fresh.submit(http, text)["task_id"]
+        wait_until(lambda: _llm_call_held(fresh, text), timeout=15)
+        task = _kill_holder_then_wait(fresh, http, task_id)
     assert (task["status"], task["attempt"]) == ("completed", 2), task
-    assert _completed_runs(svc, task_id) == [("ContentAgent", 2), ("PeerAgent", 2)]
-    abandoned = svc.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
+    assert _completed_runs(fresh, task_id) == [("ContentAgent", 2), ("PeerAgent", 2)]
+    abandoned = fresh.db.agent_runs.find({"task_id": task_id, "status": "abandoned"})
     assert [(r["agent_name"], r["attempt"]) for r in abandoned] == [("PeerAgent", 1)]
-    assert _router_requests(svc, text) == 2
+    assert _router_requests(fresh, text) == 2
 
 
 def test_cancel_while_processing_stops_at_the_next_step(svc: Service) -> None:
@@ -254,23 +267,23 @@ def test_retry_after_failure_is_a_new_attempt_with_history(svc: Service) -> None
     assert not_again.status_code == 409
 
 
-def test_a_retry_lost_while_routing_asks_the_router_again(svc: Service) -> None:
-    with svc.client() as http:
+def test_a_retry_lost_while_routing_asks_the_router_again(fresh: Service) -> None:
+    with fresh.client() as http:
         # Attempt 1 routes, then fails in the agent's call.
-        text, task_id = _in_the_agent_step(svc, http, {"status": 401, "count": 1})
-        failed = svc.wait_final(http, task_id)
+        text, task_id = _in_the_agent_step(fresh, http, {"status": 401, "count": 1})
+        failed = fresh.wait_final(http, task_id)
         # The retry's router call is held, and its worker dies in it.
-        svc.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
+        fresh.openai("/_standin/faults", {"delay_ms": 5000, "count": 1})
         assert http.post(f"/v1/tasks/{task_id}/retry").status_code == 202
-        wait_until(lambda: _router_requests(svc, text) == 2, timeout=15)
-        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        task = _kill_holder_then_wait(svc, http, task_id)
+        wait_until(lambda: _router_requests(fresh, text) == 2, timeout=15)
+        wait_until(lambda: _llm_call_held(fresh, text), timeout=15)
+        task = _kill_holder_then_wait(fresh, http, task_id)
     assert (failed["status"], failed["error"]["type"]) == ("failed", "LLM_AUTH_ERROR")
     assert (task["status"], task["attempt"]) == ("completed", 3), task
     # A retry starts afresh: the attempt after the lost one asks the router, as the lost one did,
     # rather than routing on the decision of the attempt that failed.
-    assert _router_requests(svc, text) == 3
-    assert _completed_runs(svc, task_id) == [
+    assert _router_requests(fresh, text) == 3
+    assert _completed_runs(fresh, task_id) == [
         ("ContentAgent", 3),
         ("PeerAgent", 1),
         ("PeerAgent", 3),
@@ -286,96 +299,96 @@ def test_a_run_past_the_task_timeout_fails_with_timeout(svc: Service) -> None:
     assert "6s" in task["error"]["message"]
 
 
-def test_a_task_whose_worker_keeps_dying_fails_after_max_attempts(svc: Service) -> None:
-    svc.openai("/_standin/faults", {"delay_ms": 8000, "count": 3})
+def test_a_task_whose_worker_keeps_dying_fails_after_max_attempts(fresh: Service) -> None:
+    fresh.openai("/_standin/faults", {"delay_ms": 8000, "count": 3})
     text = _text()
-    with svc.client() as http:
-        task_id = svc.submit(http, text)["task_id"]
+    with fresh.client() as http:
+        task_id = fresh.submit(http, text)["task_id"]
         for attempt in (1, 2, 3):
             wait_until(
                 lambda a=attempt: (
                     _status(http, task_id)["attempt"] == a
-                    and _llm_call_held(svc, text)
-                    and len(svc.llm_requests_about(text)) == a
+                    and _llm_call_held(fresh, text)
+                    and len(fresh.llm_requests_about(text)) == a
                 ),
                 timeout=20,
             )
-            victim = _worker_of(svc, task_id)
+            victim = _worker_of(fresh, task_id)
             victim.kill()
-            svc.replace_worker(victim)
-        task = svc.wait_final(http, task_id, timeout=20)
+            fresh.replace_worker(victim)
+        task = fresh.wait_final(http, task_id, timeout=20)
     assert task["status"] == "failed"
     assert task["error"]["type"] == "MAX_ATTEMPTS_EXCEEDED"
     assert (task["attempt"], task["reclaims"]) == (3, 3)
-    abandoned = svc.db.agent_runs.count_documents({"task_id": task_id, "status": "abandoned"})
+    abandoned = fresh.db.agent_runs.count_documents({"task_id": task_id, "status": "abandoned"})
     assert abandoned == 3
 
 
-def test_sigterm_lets_the_running_task_finish(svc: Service) -> None:
-    svc.openai("/_standin/faults", {"delay_ms": 2000, "count": 1})
+def test_sigterm_lets_the_running_task_finish(fresh: Service) -> None:
+    fresh.openai("/_standin/faults", {"delay_ms": 2000, "count": 1})
     text = _text("code")
-    with svc.client() as http:
-        task_id = svc.submit(http, text)["task_id"]
-        wait_until(lambda: _llm_call_held(svc, text), timeout=15)
-        worker = _worker_of(svc, task_id)
+    with fresh.client() as http:
+        task_id = fresh.submit(http, text)["task_id"]
+        wait_until(lambda: _llm_call_held(fresh, text), timeout=15)
+        worker = _worker_of(fresh, task_id)
         worker.stop(timeout=30)  # SIGTERM: warm shutdown
-        task = svc.wait_final(http, task_id, timeout=30)
-        svc.replace_worker(worker)
+        task = fresh.wait_final(http, task_id, timeout=30)
+        fresh.replace_worker(worker)
     assert worker.popen.returncode == 0
     assert task["status"] == "completed"
     assert task["attempt"] == 1, "finished by the worker that was stopping"
-    assert _worker_pid(svc, task_id) == worker.pid
+    assert _worker_pid(fresh, task_id) == worker.pid
 
 
-def test_queued_tasks_survive_losing_redis_and_cancel_while_queued(svc: Service) -> None:
-    for worker in list(svc.workers):
+def test_queued_tasks_survive_losing_redis_and_cancel_while_queued(fresh: Service) -> None:
+    for worker in list(fresh.workers):
         worker.stop()
-    with svc.client() as http:
+    with fresh.client() as http:
         with ThreadPoolExecutor(max_workers=10) as pool:
-            accepted = list(pool.map(lambda n: svc.submit(http, _text()), range(50)))
+            accepted = list(pool.map(lambda n: fresh.submit(http, _text()), range(50)))
         ids = [a["task_id"] for a in accepted]
-        queue = redis.Redis.from_url(svc.topology.env["REDIS_URL"])
+        queue = redis.Redis.from_url(fresh.topology.env["REDIS_URL"])
         assert queue.llen("agent_tasks") == 50
         queue.close()
         cancelled = http.post(f"/v1/tasks/{ids[-1]}/cancel")
         assert cancelled.status_code == 200
         assert cancelled.json()["status"] == "cancelled"
 
-        svc.process("redis").kill()  # no persistence: every queued message is gone
-        svc.restart_redis()
-        for worker in list(svc.workers):
-            svc.replace_worker(worker)
-        finals = [svc.wait_final(http, task_id, timeout=60) for task_id in ids]
+        fresh.process("redis").kill()  # no persistence: every queued message is gone
+        fresh.restart_redis()
+        for worker in list(fresh.workers):
+            fresh.replace_worker(worker)
+        finals = [fresh.wait_final(http, task_id, timeout=60) for task_id in ids]
     assert [t["status"] for t in finals[:-1]] == ["completed"] * 49
     assert finals[-1]["status"] == "cancelled"
     assert all(t["attempt"] == 1 for t in finals[:-1])
-    assert all(len(_completed_runs(svc, t["task_id"])) == 2 for t in finals[:-1])
-    assert svc.db.agent_runs.count_documents({"task_id": ids[-1]}) == 0
+    assert all(len(_completed_runs(fresh, t["task_id"])) == 2 for t in finals[:-1])
+    assert fresh.db.agent_runs.count_documents({"task_id": ids[-1]}) == 0
 
 
-def test_submit_while_redis_is_down_completes_after_it_returns(svc: Service) -> None:
-    svc.process("redis").kill()
-    with svc.client() as http:
+def test_submit_while_redis_is_down_completes_after_it_returns(fresh: Service) -> None:
+    fresh.process("redis").kill()
+    with fresh.client() as http:
         started = time.monotonic()
-        accepted = svc.submit(http, _text("code"))
+        accepted = fresh.submit(http, _text("code"))
         took = time.monotonic() - started
         assert accepted["message"].startswith("Task accepted; dispatch")
         assert _status(http, accepted["task_id"])["status"] == "queued"
-        svc.restart_redis()
-        task = svc.wait_final(http, accepted["task_id"], timeout=60)
+        fresh.restart_redis()
+        task = fresh.wait_final(http, accepted["task_id"], timeout=60)
     assert took < 10
     assert task["status"] == "completed"
 
 
 def test_mongo_down_answers_503_and_enqueues_nothing() -> None:
-    """A service of its own: the MongoDB stand-in is in memory and does not come back."""
-    with running_service(env=RECOVERY, workers=1, concurrency=2, own_mongo=True) as svc:
+    """A service of its own: the MongoDB stand-in is in memory and does not come back. No
+    worker runs, so the queue holds whatever was published."""
+    with running_service(env=RECOVERY, workers=0, own_mongo=True) as svc:
         _mongo_down_answers_503(svc)
 
 
 def _mongo_down_answers_503(svc: Service) -> None:
     queue = redis.Redis.from_url(svc.topology.env["REDIS_URL"])
-    received_before = sum(w.log_tail(100_000).count("] received") for w in svc.workers)
     svc.process("mongo").kill()
     with svc.client() as http:
         # The store's answer is bounded by MONGO_OPERATION_TIMEOUT_MS (30 s: PyMongo retries the
@@ -388,6 +401,4 @@ def _mongo_down_answers_503(svc: Service) -> None:
     assert ready.status_code == 503
     assert ready.json()["checks"]["mongo"] == "down"
     assert queue.llen("agent_tasks") == 0
-    received_after = sum(w.log_tail(100_000).count("] received") for w in svc.workers)
-    assert received_after == received_before
     queue.close()

@@ -32,11 +32,11 @@ from app.tasks import TaskLifecycle
 from standins.topology import Topology
 from tests.support import wait_until
 
-BLOCK_SECONDS = 15.0
+BLOCK_SECONDS = 20.0
 WORKER_ID = "blocked-loop-worker"
 ENV = {
     "TASK_TIMEOUT_SECONDS": "3",
-    "MONGO_OPERATION_TIMEOUT_MS": "1000",  # the wait limit: 3 s + 8 store calls of 1 s = 11 s
+    "MONGO_OPERATION_TIMEOUT_MS": "1000",  # the wait limit: 3 s + 12 store calls of 1 s = 15 s
     "TASK_LEASE_SECONDS": "3",
     "WORKER_STALL_SECONDS": "1.5",
     "RECONCILE_INTERVAL_SECONDS": "3600",  # no pass reclaims the task during the test
@@ -82,6 +82,7 @@ def heartbeat(beats: redis.Redis, settings: Settings) -> dict[str, Any]:
 
 
 async def test_a_blocked_loop_is_reported_stalled_and_frees_its_slot(settings: Settings) -> None:
+    assert settings.wait_limit_seconds < BLOCK_SECONDS, "the slot must come back mid-block"
     task = Task.submitted(
         str(uuid.uuid4()), "dev", "Stalling, please: take your time", "blocked-loop"
     )

@@ -3,8 +3,9 @@
 With the OpenAI stand-in holding every call for --latency-ms (1 s), a burst of tasks is
 submitted at once (64 connections, bench/_load.py: httpx's client would spend 2 s of the two
 cores on 256 submits, CPU the service under test needs); each task makes two LLM calls (router,
-agent), so 2 s is the floor of a burst that overlaps completely. Three configurations run in turn, each on a fresh service: 64 tasks on
-one worker process of 64 slots, 256 on one process of 256 slots, 256 on two processes of 128.
+agent), so 2 s is the floor of a burst that overlaps completely. Three configurations run in
+turn, each on a fresh service: 64 tasks on one worker process of 64 slots, 256 on one process
+of 256 slots, 256 on two processes of 128.
 For each it prints the wall time from the first submit to the last completion (every task of
 the burst counted, read from MongoDB), the worker CPU milliseconds per task (utime + stime of
 the worker processes over the burst) and their peak RSS. The anchor is a bare Celery task on

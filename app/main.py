@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 from collections.abc import AsyncIterator
@@ -27,6 +26,7 @@ from app.api.routes import (
     tasks,
 )
 from app.config import Settings, load_settings_or_exit
+from app.dispatch.background import GRACE_SECONDS, BackgroundJobs, bounded, index_creation
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
@@ -48,8 +48,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         store = open_store(settings)
+        background = BackgroundJobs()
         # The API starts (and reports not-ready) even when MongoDB is down.
-        indexes = asyncio.create_task(store.ensure_indexes_when_reachable())
+        background.start("indexes", index_creation(store))
         redis = open_redis(settings)
         broker = open_broker(settings, redis)
         dispatcher = Dispatcher(build_celery(settings), settings.worker.queue, broker)
@@ -69,23 +70,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # its turn at the reconciler's lock too, from one interval after it starts (workers
         # that are up keep the lock; an API that only briefly runs never takes it).
         owner = f"api:{socket.gethostname()}:{os.getpid()}"
-        reconciler = asyncio.create_task(
-            Reconciler(settings, store, dispatcher, redis, owner=owner).run_forever(
-                first_pass_after=settings.worker.reconcile_interval_seconds
-            )
-        )
+        reconciler = Reconciler(settings, store, dispatcher, redis, owner=owner)
+        interval = settings.worker.reconcile_interval_seconds
+        background.start("reconciler", lambda stopping: reconciler.run_forever(stopping, interval))
         try:
             yield
         finally:
-            reconciler.cancel()
-            indexes.cancel()
-            # Their cancellation runs to its end before the client they use is closed.
-            await asyncio.gather(reconciler, indexes, return_exceptions=True)
+            # The jobs end before the clients they use are closed.
+            await background.stop()
             await http.aclose()
             if broker is not redis:
                 await broker.aclose()
             await redis.aclose()
-            await store.close()
+            await bounded(store.close(), GRACE_SECONDS, "store.close")
             mark_process_dead()
 
     # Swagger UI's and ReDoc's assets come from the API itself, so /docs works offline.

@@ -19,6 +19,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from app.config import Settings
+from app.dispatch.background import stopped_within, until_stopped
 from app.dispatch.checkpoints import expire_overdue
 from app.dispatch.enqueue import Dispatcher
 from app.domain.errors import TaskErrorCode
@@ -59,6 +60,7 @@ class Reconciler:
         self._dispatcher = dispatcher
         self._owner = owner
         self._redis = redis
+        self._stopping = asyncio.Event()  # run_forever's; never set for a lone run_once
         # Held for three intervals at a time, renewed by every pass of its holder; the token is
         # the owner's name, so `GET` on the key says who holds it.
         self._lock = Lock(
@@ -69,23 +71,30 @@ class Reconciler:
             thread_local=False,
         )
 
-    async def run_forever(self, first_pass_after: float = 0.0) -> None:
-        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock; the lock
-        is let go when the task is cancelled (the process stops), so another takes over at once."""
+    async def run_forever(self, stopping: asyncio.Event, first_pass_after: float = 0.0) -> None:
+        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock, until
+        `stopping` is set (the process stops; see app.dispatch.background): a pass under way is
+        no longer waited for and goes no further than the item it is on, and the lock is let
+        go, so another process takes over at once."""
+        self._stopping = stopping
         interval = self._settings.reconcile_interval_seconds
         try:
-            await asyncio.sleep(first_pass_after)
+            if await stopped_within(stopping, first_pass_after):
+                return
             while True:
                 try:
                     if await self._hold_lock():
-                        done = await self.run_once()
+                        done = await until_stopped(stopping, self.run_once())
+                        if done is None:
+                            return
                         if any(vars(done).values()):
                             log.info("reconciled", **vars(done))
                 except (RedisError, OSError) as exc:
                     log.warning("reconciler_lock_unavailable", error=str(exc))
                 except Exception:
                     log.exception("reconciler_pass_failed")
-                await asyncio.sleep(interval)
+                if await stopped_within(stopping, interval):
+                    return
         finally:
             await self._let_go()
 
@@ -111,11 +120,15 @@ class Reconciler:
         now = utcnow()
         stale_before = now - timedelta(seconds=self._settings.dispatch_stale_seconds)
         for task_id, queued_at in await self._store.tasks.stale_queued(stale_before, BATCH):
+            if self._stopping.is_set():
+                return done
             if await self._store.tasks.mark_redispatched(task_id, queued_at):
                 await self._dispatcher.enqueue(task_id)
                 RECOVERED_TASKS.labels("redispatched").inc()
                 done.redispatched += 1
         for task in await self._store.tasks.expired_leases(now, BATCH):
+            if self._stopping.is_set():
+                return done
             if task.reclaims + 1 >= self._settings.max_attempts:
                 error = TaskErrorInfo(
                     type=TaskErrorCode.MAX_ATTEMPTS_EXCEEDED,
@@ -132,7 +145,8 @@ class Reconciler:
                 RECOVERED_TASKS.labels("reclaimed").inc()
                 log.warning("task_reclaimed", task_id=task.task_id, attempt=task.attempt)
                 done.reclaimed += 1
-        done.expired_checkpoints = await expire_overdue(self._store, now)
+        if not self._stopping.is_set():
+            done.expired_checkpoints = await expire_overdue(self._store, now)
         return done
 
 

@@ -3,7 +3,6 @@ the compiled graph, Redis, the dispatcher, and the background jobs (indexes, the
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -15,6 +14,7 @@ from app.agents.peer_state import PeerGraph
 from app.agents.registry import AGENTS, AgentRegistry
 from app.agents.tools.web_search import TavilySearch
 from app.config import Settings
+from app.dispatch.background import GRACE_SECONDS, BackgroundJobs, bounded, index_creation
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.reconciler import Reconciler
@@ -37,7 +37,7 @@ class WorkerDeps:
     dispatcher: Dispatcher
     redis: Redis
     worker_id: str
-    background: list[asyncio.Task[None]] = field(default_factory=list)
+    background: BackgroundJobs = field(default_factory=BackgroundJobs)
     in_flight: set[str] = field(default_factory=set)
 
     @classmethod
@@ -61,17 +61,14 @@ class WorkerDeps:
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=worker_id)
         lifecycle = TaskLifecycle.of(store)
         deps = cls(settings, store, lifecycle, registry, llm, graph, dispatcher, redis, worker_id)
-        deps.background = [
-            # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
-            asyncio.create_task(store.ensure_indexes_when_reachable()),
-            asyncio.create_task(reconciler.run_forever()),
-        ]
+        # Start even if MongoDB is not up yet; claims fail (and are retried) until it is.
+        deps.background.start("indexes", index_creation(store))
+        deps.background.start("reconciler", reconciler.run_forever)
         return deps
 
     async def close(self) -> None:
-        for job in self.background:
-            job.cancel()
-        await asyncio.gather(*self.background, return_exceptions=True)
+        # The jobs end before the clients they use are closed.
+        await self.background.stop()
         await self.redis.aclose()
         await self.llm.aclose()
-        await self.store.close()
+        await bounded(self.store.close(), GRACE_SECONDS, "store.close")

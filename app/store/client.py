@@ -1,4 +1,4 @@
-"""Open and close the MongoDB client; create indexes at start-up."""
+"""Open and close the MongoDB client; create its indexes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pymongo
-import structlog
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 
 from app.config import Settings
 from app.store._base import Document
@@ -24,7 +22,6 @@ from app.store.monitoring import CommandMetrics
 from app.store.task_stats import TaskStatsRepository
 from app.store.tasks import TaskRepository
 
-log = structlog.get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -81,17 +78,6 @@ class Store:
         await self.idempotency.ensure_indexes()
         await self.checkpoints.ensure_indexes()
         await self.graph_state.ensure_indexes()
-
-    async def ensure_indexes_when_reachable(self, retry_seconds: float = 2.0) -> None:
-        """Create the indexes, retrying while the server is unreachable (start-up order free)."""
-        while True:
-            try:
-                await self.ensure_indexes()
-            except PyMongoError as exc:
-                log.warning("store_unreachable_indexes_pending", error=str(exc))
-                await asyncio.sleep(retry_seconds)
-            else:
-                return
 
     async def close(self) -> None:
         await self.client.close()

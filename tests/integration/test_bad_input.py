@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,6 +13,7 @@ import redis
 from fastapi.testclient import TestClient
 
 from app.config import Settings
+from app.dispatch.background import GRACE_SECONDS
 from app.main import create_app
 from standins.processes import free_port
 from tests.support import Service
@@ -215,6 +217,10 @@ def test_ready_names_the_dependency_that_is_down(
     with TestClient(create_app(Settings())) as http:
         response = http.get("/ready")
         assert http.get("/health").status_code == 200
+        stopping = time.monotonic()
+    # A shutdown does not wait out the store call the index job is in (MongoDB down: it would
+    # retry for MONGO_OPERATION_TIMEOUT_MS, 30 s): its jobs end at once, bounded by their grace.
+    assert time.monotonic() - stopping < 3 * GRACE_SECONDS
     assert response.status_code == 503
     body = response.json()
     state = "unconfigured" if down == "search" else "down"

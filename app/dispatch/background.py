@@ -1,0 +1,115 @@
+"""A process's background jobs (index creation, the reconciler), which end when asked to.
+
+They are stopped by an event, never by a cancel. A cancel lands in whatever store call the job
+is making, and on Python 3.11 one that lands while PyMongo waits on a condition (server
+selection, a pool checkout) can be swallowed (`asyncio.wait_for` hands back the result instead)
+or turn into "RuntimeError: Lock is not acquired": the job then runs on, and a shutdown that
+waits for it waits forever. Asked to stop, a job stops waiting for the store call it is in (the
+call goes on to its own end, bounded by MONGO_OPERATION_TIMEOUT_MS, and its outcome is dropped)
+and ends; one that does not within the grace period is cancelled and left behind, so a stop
+always ends.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any, TypeVar
+
+import structlog
+from pymongo.errors import PyMongoError
+
+from app.store import Store
+
+log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
+Job = Callable[[asyncio.Event], Coroutine[Any, Any, None]]
+# How long a stop waits for its jobs (they end at once, but for letting go of a Redis lock) and
+# for the store's client to close.
+GRACE_SECONDS = 5.0
+
+
+async def stopped_within(stopping: asyncio.Event, seconds: float) -> bool:
+    """Wait up to `seconds`, ending early when `stopping` is set; whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await stopping.wait()
+    return stopping.is_set()
+
+
+async def until_stopped(stopping: asyncio.Event, call: Coroutine[Any, Any, T]) -> T | None:
+    """The answer of `call`, or None as soon as `stopping` is set: the call is then left to end
+    on its own, its outcome dropped. A cancel of the caller does not reach it either."""
+    running = asyncio.ensure_future(call)
+    running.add_done_callback(_retrieve)
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    return running.result() if running.done() else None
+
+
+async def bounded(call: Awaitable[object], seconds: float, what: str) -> None:
+    """Await `call` for at most `seconds`; past that it is cancelled and not waited for (a
+    close that hangs on a wedged client must not hold the process's shutdown)."""
+    running = asyncio.ensure_future(call)
+    await asyncio.wait({running}, timeout=seconds)
+    if not running.done():
+        log.warning("shutdown_step_abandoned", step=what, after_seconds=seconds)
+        running.cancel()
+        running.add_done_callback(_retrieve)
+    elif not running.cancelled() and (exc := running.exception()) is not None:
+        log.warning("shutdown_step_failed", step=what, error=repr(exc))
+
+
+class BackgroundJobs:
+    """Jobs of one event loop that run until `stop`."""
+
+    def __init__(self) -> None:
+        self.stopping = asyncio.Event()
+        self._jobs: list[asyncio.Task[None]] = []
+
+    def start(self, name: str, job: Job) -> None:
+        task = asyncio.create_task(job(self.stopping), name=name)
+        task.add_done_callback(_report_failure)
+        self._jobs.append(task)
+
+    async def stop(self, grace: float = GRACE_SECONDS) -> None:
+        """Ask every job to end and wait up to `grace` seconds for them."""
+        self.stopping.set()
+        if not self._jobs:
+            return
+        _, late = await asyncio.wait(self._jobs, timeout=grace)
+        for job in late:
+            log.warning("background_job_outlived_stop", job=job.get_name(), grace_seconds=grace)
+            job.cancel()
+
+
+def index_creation(store: Store, retry_seconds: float = 2.0) -> Job:
+    """A job that creates the store's indexes, retrying while MongoDB is unreachable (so a
+    process may start before its store)."""
+
+    async def create(stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            try:
+                await until_stopped(stopping, store.ensure_indexes())
+            except PyMongoError as exc:
+                log.warning("store_unreachable_indexes_pending", error=str(exc))
+                await stopped_within(stopping, retry_seconds)
+            else:
+                return
+
+    return create
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.error("background_job_failed", job=task.get_name(), exc_info=exc)
+
+
+def _retrieve(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()

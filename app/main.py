@@ -83,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await broker.aclose()
             await redis.aclose()
             await bounded(store.close(), GRACE_SECONDS, "store.close")
+            await background.drain()
             mark_process_dead()
 
     # Swagger UI's and ReDoc's assets come from the API itself, so /docs works offline.

@@ -19,7 +19,7 @@ from redis.asyncio.lock import Lock
 from redis.exceptions import LockError, RedisError
 
 from app.config import Settings
-from app.dispatch.background import stopped_within, until_stopped
+from app.dispatch.background import Stopping
 from app.dispatch.checkpoints import expire_overdue
 from app.dispatch.enqueue import Dispatcher
 from app.domain.errors import TaskErrorCode
@@ -60,7 +60,7 @@ class Reconciler:
         self._dispatcher = dispatcher
         self._owner = owner
         self._redis = redis
-        self._stopping = asyncio.Event()  # run_forever's; never set for a lone run_once
+        self._stopping = Stopping()  # run_forever's; never set for a lone run_once
         # Held for three intervals at a time, renewed by every pass of its holder; the token is
         # the owner's name, so `GET` on the key says who holds it.
         self._lock = Lock(
@@ -71,20 +71,20 @@ class Reconciler:
             thread_local=False,
         )
 
-    async def run_forever(self, stopping: asyncio.Event, first_pass_after: float = 0.0) -> None:
-        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock, until
-        `stopping` is set (the process stops; see app.dispatch.background): a pass under way is
-        no longer waited for and goes no further than the item it is on, and the lock is let
-        go, so another process takes over at once."""
+    async def run_forever(self, stopping: Stopping, first_pass_after: float = 0.0) -> None:
+        """A pass every RECONCILE_INTERVAL_SECONDS while this process holds the lock, until a
+        stop is asked (the process stops; see app.dispatch.background): a pass under way is no
+        longer waited for and goes no further than the item it is on, and the lock is let go,
+        so another process takes over at once."""
         self._stopping = stopping
         interval = self._settings.reconcile_interval_seconds
         try:
-            if await stopped_within(stopping, first_pass_after):
+            if await stopping.within(first_pass_after):
                 return
             while True:
                 try:
-                    if await self._hold_lock():
-                        done = await until_stopped(stopping, self.run_once())
+                    if await stopping.unless(self._hold_lock()):
+                        done = await stopping.unless(self.run_once())
                         if done is None:
                             return
                         if any(vars(done).values()):
@@ -93,7 +93,7 @@ class Reconciler:
                     log.warning("reconciler_lock_unavailable", error=str(exc))
                 except Exception:
                     log.exception("reconciler_pass_failed")
-                if await stopped_within(stopping, interval):
+                if await stopping.within(interval):
                     return
         finally:
             await self._let_go()

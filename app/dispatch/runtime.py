@@ -23,6 +23,7 @@ import uvloop
 from app.agents.base import Agent, AgentDeps
 from app.agents.registry import AGENTS
 from app.config import Settings
+from app.dispatch.background import AFTER_CANCEL_SECONDS, GRACE_SECONDS
 from app.dispatch.processing import Outcome, process_task
 from app.dispatch.redis_clients import open_sync_redis
 from app.dispatch.watchdog import Gauges, Watchdog
@@ -30,6 +31,8 @@ from app.dispatch.wiring import WorkerDeps
 
 log = structlog.get_logger(__name__)
 T = TypeVar("T")
+# WorkerDeps.close: its jobs' grace and their cancel, the store's close, the calls left behind.
+CLOSE_SECONDS = 2 * GRACE_SECONDS + 2 * AFTER_CANCEL_SECONDS + 3
 
 
 class _Slots:
@@ -120,11 +123,15 @@ class WorkerRuntime:
         if self._watchdog is not None:
             self._watchdog.stop()
             self._watchdog = None
-        if self._deps is not None:
-            self._submit(self._deps.close()).result(timeout=10)
+        try:
+            if self._deps is not None:
+                self._submit(self._deps.close()).result(timeout=CLOSE_SECONDS)
+        except WaitTimeout:
+            log.warning("worker_clients_not_closed", after_seconds=CLOSE_SECONDS)
+        finally:
             self._deps = None
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(timeout=10)
 
     def _submit(self, coro: Coroutine[Any, Any, T]) -> Future[T]:
         return asyncio.run_coroutine_threadsafe(coro, self._loop)

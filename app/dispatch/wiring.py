@@ -72,3 +72,4 @@ class WorkerDeps:
         await self.redis.aclose()
         await self.llm.aclose()
         await bounded(self.store.close(), GRACE_SECONDS, "store.close")
+        await self.background.drain()

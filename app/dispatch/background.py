@@ -55,7 +55,11 @@ class Stopping:
 
     async def unless(self, call: Coroutine[Any, Any, T]) -> T | None:
         """The answer of `call`, or None as soon as a stop is asked: the call is then left to
-        end on its own, its outcome dropped. A cancel of the caller does not reach it either."""
+        end on its own, its outcome dropped. A cancel of the caller does not reach it either.
+        Asked to stop already, the call is not made."""
+        if self.is_set():
+            call.close()
+            return None
         running = asyncio.ensure_future(call)
         running.add_done_callback(_retrieve)
         stop = asyncio.ensure_future(self._event.wait())
@@ -63,11 +67,10 @@ class Stopping:
             await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        if running.done():
-            return running.result()
-        self.left_behind.add(running)
-        running.add_done_callback(self.left_behind.discard)
-        return None
+            if not running.done():  # stopped, or the caller was cancelled
+                self.left_behind.add(running)
+                running.add_done_callback(self.left_behind.discard)
+        return running.result() if running.done() else None
 
 
 Job = Callable[[Stopping], Coroutine[Any, Any, None]]

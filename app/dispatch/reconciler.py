@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 import structlog
 from redis.asyncio import Redis
@@ -61,6 +62,7 @@ class Reconciler:
         self._owner = owner
         self._redis = redis
         self._stopping = Stopping()  # run_forever's; never set for a lone run_once
+        self._holding: asyncio.Task[Any] | None = None
         # Held for three intervals at a time, renewed by every pass of its holder; the token is
         # the owner's name, so `GET` on the key says who holds it.
         self._lock = Lock(
@@ -102,6 +104,7 @@ class Reconciler:
         """Take the lock, or renew it when it carries this process's name: held since the last
         pass, or from before a restart (a container keeps its hostname and pid), which then
         takes it back at once instead of waiting for it to expire."""
+        self._holding = asyncio.current_task()  # run by Stopping.unless: _let_go waits for it
         holder = await self._redis.get(self._lock.name)
         if holder is not None and _text(holder) == self._owner:
             self._lock.local.token = self._owner.encode()
@@ -111,6 +114,12 @@ class Reconciler:
         return bool(await self._lock.acquire(token=self._owner))
 
     async def _let_go(self) -> None:
+        # A take or renewal still under way (Redis slow) is waited for, so that it does not set
+        # the lock after it was let go; one slower than that leaves the lock to expire.
+        holding = self._holding
+        if holding is not None and holding is not asyncio.current_task() and not holding.done():
+            await asyncio.wait({holding}, timeout=RELEASE_SECONDS)
+        self._lock.local.token = self._owner.encode()  # the token is the owner's name
         with contextlib.suppress(LockError, RedisError, OSError, TimeoutError):
             await asyncio.wait_for(self._lock.release(), RELEASE_SECONDS)
 
@@ -126,6 +135,8 @@ class Reconciler:
                 await self._dispatcher.enqueue(task_id)
                 RECOVERED_TASKS.labels("redispatched").inc()
                 done.redispatched += 1
+        if self._stopping.is_set():
+            return done
         for task in await self._store.tasks.expired_leases(now, BATCH):
             if self._stopping.is_set():
                 return done

@@ -128,6 +128,8 @@ class WorkerRuntime:
                 self._submit(self._deps.close()).result(timeout=CLOSE_SECONDS)
         except WaitTimeout:
             log.warning("worker_clients_not_closed", after_seconds=CLOSE_SECONDS)
+        except Exception:  # the process is stopping all the same
+            log.exception("worker_clients_close_failed")
         finally:
             self._deps = None
             self._loop.call_soon_threadsafe(self._loop.stop)

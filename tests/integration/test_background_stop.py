@@ -13,10 +13,10 @@ import uuid
 import pytest
 
 from app.config import Settings
-from app.dispatch.background import AFTER_CANCEL_SECONDS, GRACE_SECONDS, BackgroundJobs
+from app.dispatch.background import BackgroundJobs
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
-from app.dispatch.reconciler import Reconciler, lock_key
+from app.dispatch.reconciler import RELEASE_SECONDS, Reconciler, lock_key
 from app.dispatch.redis_clients import open_redis
 from app.store import open_store
 from tests.support import Service
@@ -48,9 +48,13 @@ async def test_a_stopped_reconciler_ends_at_once_and_lets_go_of_its_lock(
         await jobs.stop()
         took = time.monotonic() - started
         assert await redis.get(key) is None, "the lock outlived the reconciler's stop"
-        # It ended by itself: far within the grace that would have cancelled it.
-        assert took < GRACE_SECONDS + AFTER_CANCEL_SECONDS
+        # It ended by itself, not by the cancel that follows the grace (5 s).
+        assert took < RELEASE_SECONDS + 1, f"the stop took {took:.1f}s"
     finally:
-        await redis.aclose()
-        await store.client.drop_database(settings.mongo.db_name)
-        await store.close()
+        await jobs.stop()  # a no-op once stopped; ends a reconciler a failed assertion left
+        await jobs.drain()
+        try:
+            await redis.aclose()
+            await store.client.drop_database(settings.mongo.db_name)
+        finally:
+            await store.close()

@@ -74,6 +74,31 @@ async def test_unless_answers_what_the_call_answers_or_raises() -> None:
     assert stopping.left_behind == set()
 
 
+async def test_asked_to_stop_already_unless_makes_no_call() -> None:
+    stopping = Stopping()
+    stopping.set()
+    call = StoreCall()
+    assert await stopping.unless(call()) is None
+    assert not call.inside.is_set()
+    assert stopping.left_behind == set()
+
+
+async def test_a_cancelled_caller_leaves_its_call_running_and_tracked() -> None:
+    stopping, call = Stopping(), StoreCall()
+    caller = asyncio.create_task(stopping.unless(call()))
+    await asyncio.wait_for(call.inside.wait(), 5)
+    caller.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await caller
+    assert not call.cancelled.is_set()
+    [left] = stopping.left_behind
+    call.release.set()
+    # Done callbacks run in the order they were added: the set forgets it before this wakes.
+    await asyncio.wait({left}, timeout=5)
+    assert call.finished.is_set()
+    assert stopping.left_behind == set()
+
+
 async def test_a_stop_ends_within_its_grace_though_a_job_swallows_every_cancel() -> None:
     released = asyncio.Event()
 
@@ -84,12 +109,14 @@ async def test_a_stop_ends_within_its_grace_though_a_job_swallows_every_cancel()
 
     jobs = BackgroundJobs()
     jobs.start("deaf", deaf)
-    started = time.monotonic()
-    await jobs.stop(grace=0.3)
-    took = time.monotonic() - started
-    # The grace, then at most AFTER_CANCEL_SECONDS (1 s) for the cancelled job.
-    assert 0.3 <= took < 5
-    released.set()  # the test's own clean-up
+    try:
+        started = time.monotonic()
+        await jobs.stop(grace=0.3)
+        took = time.monotonic() - started
+        # The grace, then at most AFTER_CANCEL_SECONDS (1 s) for the cancelled job.
+        assert 0.3 <= took < 5
+    finally:
+        released.set()  # the test's own clean-up
 
 
 async def test_a_bounded_step_that_hangs_is_left_behind_after_its_bound() -> None:

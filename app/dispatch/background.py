@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import structlog
 from pymongo.errors import PyMongoError
 
-from app.store import Store
+from app.store import Store, drop_outcome
 
 log = structlog.get_logger(__name__)
 
@@ -61,7 +61,7 @@ class Stopping:
             call.close()
             return None
         running = asyncio.ensure_future(call)
-        running.add_done_callback(_retrieve)
+        running.add_done_callback(drop_outcome)
         stop = asyncio.ensure_future(self._event.wait())
         try:
             await asyncio.wait({running, stop}, return_when=asyncio.FIRST_COMPLETED)
@@ -84,7 +84,7 @@ async def bounded(call: Awaitable[object], seconds: float, what: str) -> None:
     if not running.done():
         log.warning("shutdown_step_abandoned", step=what, after_seconds=seconds)
         running.cancel()
-        running.add_done_callback(_retrieve)
+        running.add_done_callback(drop_outcome)
     elif not running.cancelled() and (exc := running.exception()) is not None:
         log.warning("shutdown_step_failed", step=what, error=repr(exc))
 
@@ -140,8 +140,3 @@ def index_creation(store: Store, retry_seconds: float = 2.0) -> Job:
 def _report_failure(task: asyncio.Task[None]) -> None:
     if not task.cancelled() and (exc := task.exception()) is not None:
         log.error("background_job_failed", job=task.get_name(), exc_info=exc)
-
-
-def _retrieve(task: asyncio.Future[Any]) -> None:
-    if not task.cancelled():
-        task.exception()

@@ -2,7 +2,7 @@
 
 from app.store._base import Document, Repository
 from app.store.agent_runs import AgentRunRepository
-from app.store.client import Store, open_store, uninterrupted, within
+from app.store.client import Store, drop_outcome, open_store, uninterrupted, within
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.task_events import EventBuffer
@@ -22,6 +22,7 @@ __all__ = [
     "TaskPage",
     "TaskRepository",
     "TaskStatsRepository",
+    "drop_outcome",
     "open_store",
     "uninterrupted",
     "within",

@@ -46,13 +46,15 @@ def uninterrupted(call: Coroutine[Any, Any, T]) -> Awaitable[T]:
     by timeoutMS, and its outcome is dropped.
     """
     running = asyncio.ensure_future(call)
-    running.add_done_callback(_drop_outcome)
+    running.add_done_callback(drop_outcome)
     return asyncio.shield(running)
 
 
-def _drop_outcome(done: asyncio.Future[Any]) -> None:
+def drop_outcome(done: asyncio.Future[Any]) -> None:
+    """A done callback for a call nobody awaits: its exception counts as retrieved (no
+    "exception was never retrieved" at exit)."""
     if not done.cancelled():
-        done.exception()  # retrieved: no "exception was never retrieved" at exit
+        done.exception()
 
 
 @dataclass

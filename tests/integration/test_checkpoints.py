@@ -22,8 +22,9 @@ POLICY = {
     "TASK_LEASE_SECONDS": "3",
 }
 CODE_TASK = "Write a Python function that reverses a linked list"
-# Below ROUTER_AUTO_CONFIDENCE: a decision a person confirms (routing checkpoint).
-UNSURE = 0.7
+# Below ROUTER_AUTO_CONFIDENCE: a decision a person confirms (routing checkpoint); above it, one
+# that goes straight to the agent.
+UNSURE, SURE = 0.7, 0.95
 
 
 @pytest.fixture(scope="module")
@@ -32,9 +33,9 @@ def svc() -> Iterator[Service]:
         yield running
 
 
-def _unsure_router(svc: Service) -> None:
-    """The router's next decision comes with confidence UNSURE (the stand-in's control)."""
-    svc.openai("/_standin/confidence", {"value": UNSURE, "count": 1})
+def _router_confidence(svc: Service, value: float) -> None:
+    """The router's next decision comes with this confidence (the stand-in's control)."""
+    svc.openai("/_standin/confidence", {"value": value, "count": 1})
 
 
 def _nonce() -> str:
@@ -71,6 +72,7 @@ def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_
     svc: Service,
 ) -> None:
     text = f"{CODE_TASK} {_nonce()}"
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         assert checkpoint["stage"] == "output"
@@ -97,6 +99,7 @@ def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_
     assert decision.status_code == 200
     assert decision.json()["status"] == "approved"
     assert task["status"] == "completed"
+    assert task["routing"]["confidence"] == SURE
     assert task["result"]["raw_output"] == edited
     resumed_by = int(svc.db.tasks.find_one({"_id": task_id})["worker_id"].rsplit(":", 1)[1])
     assert resumed_by != paused_by.pid
@@ -118,7 +121,7 @@ def test_output_approval_with_an_edit_resumes_in_another_worker_without_new_llm_
 
 def test_routing_confirmation_can_override_the_agent(svc: Service) -> None:
     text = f"{CODE_TASK} {_nonce()}"
-    _unsure_router(svc)
+    _router_confidence(svc, UNSURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         assert checkpoint["stage"] == "routing"
@@ -155,7 +158,7 @@ def _finished(http: httpx.Client, agent: str, status: str) -> float:
 
 def test_an_overridden_agent_that_fails_is_the_agent_the_task_names(svc: Service) -> None:
     text = f"{CODE_TASK} {_nonce()}"
-    _unsure_router(svc)
+    _router_confidence(svc, UNSURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         before = {a: _finished(http, a, "failed") for a in ("CodeAgent", "ContentAgent")}
@@ -179,6 +182,7 @@ def test_an_overridden_agent_that_fails_is_the_agent_the_task_names(svc: Service
 
 
 def test_reject_conflicts_roles_and_tenants(svc: Service) -> None:
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
         url = f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}"
@@ -210,6 +214,7 @@ def test_an_undecided_checkpoint_expires_and_fails_the_task() -> None:
 
 
 def _undecided_checkpoint_expires(svc: Service) -> None:
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
         task = svc.wait_final(http, task_id, timeout=30)
@@ -221,6 +226,7 @@ def _undecided_checkpoint_expires(svc: Service) -> None:
 
 
 def test_cancel_while_awaiting_approval(svc: Service) -> None:
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, f"{CODE_TASK} {_nonce()}")
         cancelled = http.post(f"/v1/tasks/{task_id}/cancel")
@@ -248,6 +254,7 @@ def test_cancel_while_awaiting_approval(svc: Service) -> None:
 
 def test_require_approval_on_submit_pauses_any_agent(svc: Service) -> None:
     text = f"Write a blog post about glaciers {_nonce()}"  # ContentAgent: no policy of its own
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text, require_approval=True)
         admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
@@ -259,6 +266,7 @@ def test_require_approval_on_submit_pauses_any_agent(svc: Service) -> None:
 
 def test_every_worker_killed_while_waiting_then_approved_completes(svc: Service) -> None:
     text = f"{CODE_TASK} {_nonce()}"
+    _router_confidence(svc, SURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, checkpoint = _paused(svc, http, text)
         for worker in list(svc.workers):
@@ -282,7 +290,7 @@ def _status_events(svc: Service, task_id: str) -> list[tuple[str, int | None]]:
 def test_a_resume_goes_on_with_the_attempt_that_paused(svc: Service) -> None:
     """Two checkpoints (routing, then CodeAgent's output): one attempt from submit to end."""
     text = f"{CODE_TASK} {_nonce()}"
-    _unsure_router(svc)
+    _router_confidence(svc, UNSURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, routing = _paused(svc, http, text)
         started_at = http.get(f"/v1/tasks/{task_id}").json()["started_at"]
@@ -312,7 +320,7 @@ def test_a_resume_goes_on_with_the_attempt_that_paused(svc: Service) -> None:
 
 def test_a_retry_answers_and_announces_the_attempt_it_queues(svc: Service) -> None:
     text = f"{CODE_TASK} {_nonce()}"
-    _unsure_router(svc)
+    _router_confidence(svc, UNSURE)
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id, routing = _paused(svc, http, text)
         admin.post(

@@ -128,10 +128,11 @@ def test_malformed_router_output_twice_fails_with_router_invalid_output(svc: Ser
 
 
 def test_low_confidence_fails_with_unknown_task_type(svc: Service) -> None:
+    svc.openai("/_standin/confidence", {"value": 0.42, "count": 1})
     task, _ = _run(svc, "Explain photosynthesis")
     assert task["status"] == "failed"
     assert task["error"]["type"] == "UNKNOWN_TASK_TYPE"
-    assert task["routing"]["confidence"] < 0.8
+    assert task["routing"]["confidence"] == 0.42
     assert "below 0.80" in task["error"]["message"]
 
 

@@ -15,16 +15,21 @@ $(STAMP): pyproject.toml standins/pyproject.toml
 
 install: $(STAMP)
 
-# promtool checks deploy/prometheus (tests/integration/test_ops_files.py); Debian's prometheus
-# package ships it. A no-op when promtool is on PATH; installing needs root (or sudo).
+# Tools the tests use from the system: promtool checks deploy/prometheus
+# (tests/integration/test_ops_files.py), from Debian's prometheus package; Chromium runs the
+# dashboard's end-to-end tests (tests/e2e/test_dashboard.py, through Playwright), from Debian's
+# chromium package. A no-op when both are on PATH; installing needs root (or sudo).
 tools:
-	@command -v promtool >/dev/null 2>&1 || { \
-	  command -v apt-get >/dev/null 2>&1 || { echo "promtool missing and no apt-get: install promtool by hand" >&2; exit 1; }; \
+	@missing=; \
+	command -v promtool >/dev/null 2>&1 || missing="$$missing prometheus"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	[ -z "$$missing" ] || { \
+	  command -v apt-get >/dev/null 2>&1 || { echo "missing:$$missing, and no apt-get: install them by hand" >&2; exit 1; }; \
 	  if [ "$$(id -u)" -eq 0 ]; then as_root=; \
 	  elif command -v sudo >/dev/null 2>&1; then as_root=sudo; \
-	  else echo "promtool missing: run 'make tools' as root" >&2; exit 1; fi; \
+	  else echo "missing:$$missing: run 'make tools' as root" >&2; exit 1; fi; \
 	  $$as_root apt-get update && \
-	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends prometheus; \
+	  $$as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $$missing; \
 	}
 
 run: install

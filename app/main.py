@@ -20,6 +20,7 @@ from app.api.routes import (
     checkpoints,
     events,
     health,
+    me,
     metrics,
     sessions,
     system,
@@ -38,6 +39,7 @@ from app.observability.logging import configure_logging
 from app.observability.metrics import mark_process_dead
 from app.store import open_store
 from app.tasks import TaskLifecycle
+from app.web import install_dashboard
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -73,6 +75,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         reconciler = Reconciler(settings, store, dispatcher, redis, owner=owner)
         interval = settings.worker.reconcile_interval_seconds
         background.start("reconciler", lambda stopping: reconciler.run_forever(stopping, interval))
+        background.start("queue-sampler", monitor.sample_queue)
         try:
             yield
         finally:
@@ -111,4 +114,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(system.router)
     app.include_router(metrics.router)
     app.include_router(health.router)
+    app.include_router(me.router)
+    install_dashboard(app)
     return app

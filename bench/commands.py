@@ -44,7 +44,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--tasks", type=int, default=5)
     args = parser.parse_args()
-    topology = Topology(env={"LOG_LEVEL": "WARNING", "RECONCILE_INTERVAL_SECONDS": "3600"})
+    # No reconciler pass and no queue sample during the count: only the tasks' commands.
+    quiet = {"RECONCILE_INTERVAL_SECONDS": "3600", "QUEUE_SAMPLE_SECONDS": "3600"}
+    topology = Topology(env={"LOG_LEVEL": "WARNING", **quiet})
     try:
         topology.start_service()
         topology.wait_worker_ready(topology.start_worker("bench", concurrency=4))

@@ -111,6 +111,7 @@ def banner(topology: Topology) -> str:
     lines = [
         BANNER_RULE,
         f"Agent Orchestrator is running at {topology.api_url}  (docs: {topology.api_url}/docs)",
+        f"Dashboard: {topology.api_url}/dashboard/  (sign in with one of these keys)",
         f"API key: {topology.api_key}   admin key (approvals, all tasks): {topology.admin_key}",
         "Stand-ins (local, not the real services):" if topology.standins else "No stand-ins.",
         *(f"  - {line}" for line in topology.standins),

@@ -257,6 +257,8 @@ class ObservabilitySettings(_Group):
     probe_timeout_seconds: Annotated[float, Field(gt=0)] = _env("PROBE_TIMEOUT_SECONDS", 2.0)
     # A probe slower than this reports "degraded".
     probe_slow_seconds: Annotated[float, Field(gt=0)] = _env("PROBE_SLOW_SECONDS", 1.0)
+    # The API samples the queue's length this often for the per-minute history (longest kept).
+    queue_sample_seconds: Annotated[float, Field(gt=0)] = _env("QUEUE_SAMPLE_SECONDS", 10.0)
 
 
 class AgentSettings(_Group):

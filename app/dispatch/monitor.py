@@ -13,14 +13,19 @@ from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
 import httpx
+import structlog
 from pymongo.errors import PyMongoError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from app.config import Settings
+from app.dispatch.background import Stopping
 from app.dispatch.workers import online, queue_length
+from app.domain.errors import StoreUnavailable
 from app.domain.models import utcnow
-from app.store import DayStats, Store, within
+from app.store import DayStats, MinuteStats, Store, within
+
+log = structlog.get_logger(__name__)
 
 Health = Literal["ok", "degraded", "down"]
 T = TypeVar("T")
@@ -83,6 +88,28 @@ class Monitor:
             dependencies={**stores, "llm": llm, "search": search},
             workers=workers or [],
         )
+
+    async def history(self, minutes: int) -> list[MinuteStats]:
+        """The last `minutes` minutes' counters, oldest first (one indexed read, bounded)."""
+        limit = self._settings.observability.probe_timeout_seconds
+        try:
+            return await within(limit, self._store.stats.minutes(utcnow(), minutes))
+        except PyMongoError as exc:
+            raise StoreUnavailable("The task store is unavailable; no history to read.") from exc
+
+    async def sample_queue(self, stopping: Stopping) -> None:
+        """A background job: the queue's length into its minute's counters, now and then every
+        QUEUE_SAMPLE_SECONDS, until asked to stop."""
+        every = self._settings.observability.queue_sample_seconds
+        while not stopping.is_set():
+            length = await stopping.unless(self.queue_length())
+            if length is not None:
+                try:
+                    await stopping.unless(self._store.stats.queue_sampled(utcnow(), length))
+                except PyMongoError as exc:
+                    log.warning("queue_sample_not_stored", error=str(exc) or type(exc).__name__)
+            if await stopping.within(every):
+                return
 
     async def queue_length(self) -> int | None:
         """Messages waiting in the worker queue; None when the broker does not answer in time."""

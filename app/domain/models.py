@@ -108,6 +108,7 @@ class AttemptRecord(_Doc):
     result_summary: str | None = None
     started_at: datetime | None = None
     completed_at: datetime | None = None
+    usage: Usage | None = None  # the task's usage when it ended (all attempts so far)
 
 
 class Task(_Doc):

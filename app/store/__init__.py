@@ -6,7 +6,7 @@ from app.store.client import Store, drop_outcome, open_store, uninterrupted, wit
 from app.store.idempotency import IdempotencyRepository
 from app.store.messages import MessageRepository
 from app.store.task_events import EventBuffer
-from app.store.task_stats import DayStats, TaskStatsRepository
+from app.store.task_stats import DayStats, MinuteStats, TaskStatsRepository
 from app.store.tasks import TaskFilters, TaskPage, TaskRepository
 
 __all__ = [
@@ -16,6 +16,7 @@ __all__ = [
     "EventBuffer",
     "IdempotencyRepository",
     "MessageRepository",
+    "MinuteStats",
     "Repository",
     "Store",
     "TaskFilters",

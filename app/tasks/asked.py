@@ -77,6 +77,7 @@ class AskedTransitions(Transitions):
             result_summary=task.result.summary if task.result else None,
             started_at=task.started_at,
             completed_at=task.completed_at,
+            usage=task.usage,
         )
         return await self._transition(
             # Compare-and-set on what we read: a concurrent retry or change wins, we do nothing.

@@ -117,6 +117,10 @@ def _recipes() -> dict[tuple[str, str, str], Call]:
         ("GET", "/v1/admin/checkpoints", "422"): lambda h, f, d: h.get(
             "/v1/admin/checkpoints", params={"limit": 0}
         ),
+        ("GET", "/v1/system/history", "422"): lambda h, f, d: h.get(
+            "/v1/system/history", params={"minutes": 0}
+        ),
+        ("GET", "/v1/system/history", "503"): lambda h, f, d: d.get("/v1/system/history"),
         ("GET", "/ready", "503"): lambda h, f, d: d.get("/ready"),
     }
     for path in (

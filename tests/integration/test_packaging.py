@@ -36,6 +36,11 @@ def test_the_product_wheel_holds_no_stand_in_and_requires_none_of_their_dependen
     packages = {name.split("/", 1)[0] for name in names if "/" in name}
     assert packages == {"app", "worker", metadata.split("/", 1)[0]}, sorted(packages)
     assert "app/main.py" in names
+    # The dashboard's pages and every file they load ship with the product.
+    static = ROOT / "app" / "web" / "static"
+    shipped = {p.relative_to(ROOT).as_posix() for p in static.rglob("*") if p.is_file()}
+    assert "app/web/static/index.html" in shipped
+    assert shipped <= set(names), sorted(shipped - set(names))
     assert not [name for name in names if "standin" in name], "a stand-in module in the wheel"
     # The runtime dependencies (no extra marker) name none of the stand-ins' libraries.
     runtime = {

@@ -31,8 +31,10 @@ COLLECTIONS = ("tasks", "agent_runs", "messages", "task_stats", "graph_state", "
 
 @pytest.fixture(scope="module")
 def quiet_service() -> Iterator[Service]:
-    """The service with one worker whose reconciler passes once, at start."""
-    with running_service(workers=1, env={"RECONCILE_INTERVAL_SECONDS": "3600"}) as running:
+    """The service with one worker whose reconciler passes once, at start, and an API that
+    samples the queue once, at start."""
+    quiet = {"RECONCILE_INTERVAL_SECONDS": "3600", "QUEUE_SAMPLE_SECONDS": "3600"}
+    with running_service(workers=1, env=quiet) as running:
         yield running
 
 

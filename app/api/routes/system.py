@@ -1,11 +1,13 @@
-"""GET /v1/system/metrics: the dashboard's system monitor."""
+"""GET /v1/system/metrics and /v1/system/history: the dashboard's system monitor."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 
 from app.api.deps import Caller, ServicesDep
-from app.api.schemas import ErrorBody, SystemMetrics
+from app.api.schemas import ErrorBody, MinuteOut, SystemHistory, SystemMetrics
 
 router = APIRouter(prefix="/v1/system", tags=["system"], responses={401: {"model": ErrorBody}})
 
@@ -14,3 +16,14 @@ router = APIRouter(prefix="/v1/system", tags=["system"], responses={401: {"model
 async def system_metrics(caller: Caller, services: ServicesDep) -> SystemMetrics:
     """Queue, today's tasks by status and agent, latency, dependency health, workers online."""
     return SystemMetrics.of(await services.monitor.snapshot())
+
+
+@router.get("/history", response_model=SystemHistory, responses={503: {"model": ErrorBody}})
+async def system_history(
+    caller: Caller,
+    services: ServicesDep,
+    minutes: Annotated[int, Query(ge=1, le=1440, description="How many, up to now.")] = 60,
+) -> SystemHistory:
+    """Per minute: tasks submitted, completed, failed and cancelled, p95 latency, queue length."""
+    found = await services.monitor.history(minutes)
+    return SystemHistory(minutes=[MinuteOut.of(m) for m in found])

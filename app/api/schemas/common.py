@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+
+from app.config import KeyRole
 
 API_VERSION = "v1"
 TASK_MAX_CHARS = 8000
@@ -15,6 +17,12 @@ class ErrorBody(BaseModel):
     error: str
     detail: str
     request_id: str | None
+
+
+class CallerOut(BaseModel):
+    key_id: str = Field(description="The API key's id: the owner of the tasks it submits.")
+    role: KeyRole
+    admin: bool = Field(description="Whether the key may review approvals (admin routes).")
 
 
 class HealthOut(BaseModel):

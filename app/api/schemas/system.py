@@ -8,9 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from app.dispatch.monitor import SystemSnapshot
-from app.domain.models import (
-    utcnow,
-)
+from app.domain.models import Usage, utcnow
+from app.store import MinuteStats
 
 
 class DependencyHealth(BaseModel):
@@ -30,6 +29,7 @@ class TodayStats(BaseModel):
     by_status: dict[str, int] = Field(description="Tasks created today, by current status.")
     per_agent: dict[str, int] = Field(description="Finished tasks created today, by agent.")
     latency: TaskLatency
+    usage: Usage = Field(description="Tokens and cost of today's tasks' finished attempts.")
 
 
 class WorkerInfo(BaseModel):
@@ -74,6 +74,7 @@ class SystemMetrics(BaseModel):
                     avg_seconds=round(today.latency_sum / count, 3) if count else None,
                     p95_seconds=_round(today.latency_quantile(0.95)),
                 ),
+                usage=today.usage,
             ),
             dependencies={
                 name: DependencyHealth(status=p.status, latency_ms=p.latency_ms, detail=p.detail)
@@ -85,6 +86,34 @@ class SystemMetrics(BaseModel):
             ),
             generated_at=utcnow(),
         )
+
+
+class MinuteOut(BaseModel):
+    minute: datetime = Field(description="The minute's start (UTC).")
+    created: int = Field(description="Tasks submitted in it.")
+    completed: int = Field(description="Tasks that completed in it.")
+    failed: int
+    cancelled: int
+    p95_seconds: float | None = Field(description="Of the tasks that ended in it.")
+    queue_length: int | None = Field(
+        description="The longest queue sampled in it (QUEUE_SAMPLE_SECONDS); null: no sample."
+    )
+
+    @classmethod
+    def of(cls, stats: MinuteStats) -> MinuteOut:
+        return cls(
+            minute=stats.minute,
+            created=stats.created,
+            completed=stats.finished.get("completed", 0),
+            failed=stats.finished.get("failed", 0),
+            cancelled=stats.finished.get("cancelled", 0),
+            p95_seconds=_round(stats.latency_quantile(0.95)),
+            queue_length=stats.queue_length,
+        )
+
+
+class SystemHistory(BaseModel):
+    minutes: list[MinuteOut] = Field(description="Oldest first, one per minute, the last now.")
 
 
 def _round(value: float | None) -> float | None:

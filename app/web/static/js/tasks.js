@@ -1,0 +1,173 @@
+// Tasks: submit, filter, page, cancel and retry (one or a selection), live without a reload.
+import { api } from "./api.js";
+import { badge, failure, h, replace, seconds, when } from "./dom.js";
+
+const REFRESH_MS = 1500;
+const STATUSES = ["queued", "processing", "awaiting_approval", "completed", "failed", "cancelled"];
+const OPEN = new Set(["queued", "processing", "awaiting_approval"]);
+const ENDED = new Set(["failed", "cancelled"]);
+
+let agentNames = null;
+
+async function agents() {
+  // The agents the list can filter by, as the API documents them.
+  if (agentNames === null) {
+    const schema = await api("/openapi.json");
+    const parameters = schema.paths["/v1/tasks"].get.parameters;
+    const agent = parameters.find((p) => p.name === "agent_type");
+    agentNames = agent?.schema?.anyOf?.find((s) => s.enum)?.enum ?? agent?.schema?.enum ?? [];
+  }
+  return agentNames;
+}
+
+function isoOf(local) {
+  return local ? new Date(local).toISOString() : undefined;
+}
+
+export async function render(page, { params }) {
+  const state = { cursors: [null], selected: new Set(), rows: new Map() };
+  const message = h("p", { class: "notice", role: "status" });
+  const submit = h(
+    "form",
+    { class: "card submit", id: "submit-form" },
+    h("h2", {}, "New task"),
+    h("label", {}, "Task", h("textarea", { name: "task", rows: 3, required: true, maxlength: 8000 })),
+    h(
+      "div",
+      { class: "row" },
+      h("label", {}, "Session (optional)", h("input", { name: "session_id" })),
+      h("label", { class: "check" }, h("input", { name: "require_approval", type: "checkbox" }), "Require approval"),
+      h("button", { type: "submit" }, "Submit"),
+    ),
+  );
+  const filters = h(
+    "form",
+    { class: "filters", id: "filters" },
+    h("label", {}, "Status", h("select", { name: "status" }, h("option", { value: "" }, "any"), STATUSES.map((s) => h("option", { value: s }, s)))),
+    h("label", {}, "Agent", h("select", { name: "agent_type" }, h("option", { value: "" }, "any"), (await agents()).map((a) => h("option", { value: a }, a)))),
+    h("label", {}, "Session", h("input", { name: "session_id" })),
+    h("label", {}, "From", h("input", { name: "created_from", type: "datetime-local" })),
+    h("label", {}, "To", h("input", { name: "created_to", type: "datetime-local" })),
+    h("button", { type: "submit" }, "Apply"),
+  );
+  const body = h("tbody");
+  const all = h("input", { type: "checkbox", title: "Select the page", "aria-label": "Select the page" });
+  const table = h(
+    "table",
+    { class: "tasks", id: "tasks-table" },
+    h("thead", {}, h("tr", {}, h("th", {}, all), ["Created", "Task", "Agent", "Status", "Took", "Error", ""].map((t) => h("th", {}, t)))),
+    body,
+  );
+  const bulk = h(
+    "div",
+    { class: "bulk" },
+    h("button", { type: "button", id: "bulk-cancel", onclick: () => onBulk("cancel") }, "Cancel selected"),
+    h("button", { type: "button", id: "bulk-retry", onclick: () => onBulk("retry") }, "Retry selected"),
+  );
+  const pager = h(
+    "div",
+    { class: "pager" },
+    h("button", { type: "button", id: "first-page", onclick: () => go(0) }, "First page"),
+    h("button", { type: "button", id: "next-page", onclick: () => go(state.cursors.length) }, "Next page"),
+  );
+  replace(page, h("h1", {}, "Tasks"), submit, message, h("div", { class: "card" }, filters, bulk, table, pager));
+  for (const [name, value] of params) if (filters.elements[name]) filters.elements[name].value = value;
+
+  function query(cursor) {
+    const form = new FormData(filters);
+    return {
+      limit: 25,
+      cursor,
+      status: form.get("status"),
+      agent_type: form.get("agent_type"),
+      session_id: form.get("session_id").trim(),
+      created_from: isoOf(form.get("created_from")),
+      created_to: isoOf(form.get("created_to")),
+    };
+  }
+
+  function row(task) {
+    const box = h("input", { type: "checkbox", "aria-label": `Select ${task.task_id}`, checked: state.selected.has(task.task_id) });
+    box.addEventListener("change", () => (box.checked ? state.selected.add(task.task_id) : state.selected.delete(task.task_id)));
+    const actions = h("td", { class: "actions" });
+    if (OPEN.has(task.status)) actions.append(h("button", { type: "button", class: "cancel", onclick: () => act("cancel", [task.task_id]) }, "Cancel"));
+    if (ENDED.has(task.status)) actions.append(h("button", { type: "button", class: "retry", onclick: () => act("retry", [task.task_id]) }, "Retry"));
+    return h(
+      "tr",
+      { dataset: { taskId: task.task_id, status: task.status } },
+      h("td", {}, box),
+      h("td", {}, when(task.created_at)),
+      h("td", { class: "text" }, h("a", { href: `#/tasks/${task.task_id}` }, task.task)),
+      h("td", {}, task.selected_agent ?? "—"),
+      h("td", {}, badge(task.status)),
+      h("td", {}, seconds(task.created_at, task.completed_at)),
+      h("td", {}, task.error_type ?? ""),
+      actions,
+    );
+  }
+
+  let shown = 0;
+  async function load(index = shown) {
+    const found = await api("/v1/tasks", { query: query(state.cursors[index]) });
+    shown = index;
+    state.cursors.length = index + 1;
+    if (found.next_cursor) state.cursors.push(found.next_cursor);
+    replace(body, found.items.length ? found.items.map(row) : h("tr", {}, h("td", { colspan: 8 }, "No tasks match.")));
+    pager.querySelector("#next-page").disabled = !found.next_cursor;
+    all.checked = found.items.length > 0 && found.items.every((t) => state.selected.has(t.task_id));
+    state.rows = new Map(found.items.map((t) => [t.task_id, t]));
+  }
+
+  async function go(index) {
+    try {
+      await load(index);
+    } catch (error) {
+      replace(message, failure(error));
+    }
+  }
+
+  async function act(action, ids) {
+    const outcomes = await Promise.allSettled(ids.map((id) => api(`/v1/tasks/${id}/${action}`, { method: "POST" })));
+    const failed = outcomes.filter((o) => o.status === "rejected");
+    const verb = action === "cancel" ? "Cancelled" : "Retried";
+    replace(message, `${verb} ${ids.length - failed.length} of ${ids.length}.`, failed.map((o) => ` ${o.reason.message}`));
+    for (const id of ids) state.selected.delete(id);
+    await go(shown);
+  }
+
+  function onBulk(action) {
+    if (state.selected.size === 0) return replace(message, "Select tasks first.");
+    return act(action, [...state.selected]);
+  }
+
+  all.addEventListener("change", () => {
+    for (const id of state.rows.keys()) (all.checked ? state.selected.add(id) : state.selected.delete(id));
+    for (const box of body.querySelectorAll("input[type=checkbox]")) box.checked = all.checked;
+  });
+
+  filters.addEventListener("submit", (event) => {
+    event.preventDefault();
+    state.cursors = [null];
+    go(0);
+  });
+
+  submit.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(submit);
+    const request = { task: form.get("task") };
+    if (form.get("session_id").trim()) request.session_id = form.get("session_id").trim();
+    if (form.get("require_approval")) request.require_approval = true;
+    try {
+      const accepted = await api("/v1/agent/execute", { method: "POST", body: request });
+      replace(message, "Accepted ", h("a", { href: `#/tasks/${accepted.task_id}` }, accepted.task_id), ".");
+      submit.reset();
+      await go(0);
+    } catch (error) {
+      replace(message, failure(error));
+    }
+  });
+
+  await load(0);
+  const timer = setInterval(() => go(shown), REFRESH_MS);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,405 @@
+"""The dashboard as a person uses it: Debian's Chromium driven by Playwright, on the real topology.
+
+Every page is checked for what it shows against the v1 API, and for what must not happen on it:
+no dialog opens, no script error is thrown, nothing is refused by the page's Content-Security-
+Policy, no resource fails to load (the console reports each of those as an error).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page, expect, sync_playwright
+
+from tests.support import Service, running_service, wait_until
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# Launch flags that keep a headless Chromium from reaching for the network on its own.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+SCREENSHOTS = Path(os.environ.get("DASHBOARD_SCREENSHOTS", "build/screenshots"))
+POLICY = {
+    "APPROVAL_REQUIRED_AGENTS": "CodeAgent",
+    "CHECKPOINT_TIMEOUT_SECONDS": "300",
+    # A running task's worker reads a cancel at its next lease renewal: every second.
+    "TASK_LEASE_SECONDS": "3",
+}
+BLOG = "Write a blog post about renewable energy trends"
+CODE = "Write a Python function that reverses a linked list"
+WAIT_MS = 30_000
+
+
+@pytest.fixture(scope="module")
+def svc() -> Iterator[Service]:
+    with running_service(env=POLICY, workers=1, concurrency=2) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+class Dashboard:
+    """One browser tab on the dashboard, and what went wrong in it."""
+
+    def __init__(self, page: Page, svc: Service):
+        self.page = page
+        self.svc = svc
+        self.problems: list[str] = []
+        page.on("console", self._console)
+        page.on("pageerror", lambda error: self.problems.append(f"uncaught: {error}"))
+        page.on("dialog", self._dialog)
+
+    def _console(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.problems.append(f"console: {message.text}")
+
+    def _dialog(self, dialog: Dialog) -> None:
+        self.problems.append(f"dialog: {dialog.message}")
+        dialog.dismiss()
+
+    def sign_in(self, key: str) -> None:
+        self.page.goto(f"{self.svc.topology.api_url}/dashboard/")
+        self.page.fill("#sign-in input[name=key]", key)
+        self.page.click("#sign-in button[type=submit]")
+        expect(self.page.locator("#whoami")).not_to_be_empty()
+
+    def open(self, fragment: str) -> None:
+        self.page.evaluate("fragment => { location.hash = fragment; }", fragment)
+
+    def shot(self, name: str) -> None:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        self.page.screenshot(path=SCREENSHOTS / f"{name}.png", full_page=True)
+
+    def api(self, path: str, method: str = "GET") -> dict[str, Any]:
+        """A call from the page itself, with the key it signed in with."""
+        result: dict[str, Any] = self.page.evaluate(
+            """async ([path, method]) => {
+                const key = sessionStorage.getItem("orchestrator.apiKey");
+                const r = await fetch(path, { method, headers: { "X-API-Key": key } });
+                return { status: r.status, body: await r.json() };
+            }""",
+            [path, method],
+        )
+        return result
+
+
+@pytest.fixture
+def dash(browser: Browser, svc: Service) -> Iterator[Dashboard]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        yield Dashboard(context.new_page(), svc)
+    finally:
+        context.close()
+
+
+def _nonce() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _task(svc: Service, task_id: str, key: str | None = None) -> dict[str, Any]:
+    with svc.client(key) as http:
+        body: dict[str, Any] = http.get(f"/v1/tasks/{task_id}").json()
+        return body
+
+
+def _pending_checkpoint(svc: Service, task_id: str) -> dict[str, Any]:
+    with svc.client() as http:
+        wait_until(lambda: _task(svc, task_id)["status"] == "awaiting_approval", timeout=30)
+        [pending] = [
+            c
+            for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+            if c["status"] == "pending"
+        ]
+        return pending
+
+
+def test_a_user_submits_from_the_form_and_watches_it_complete_without_a_reload(
+    dash: Dashboard, svc: Service
+) -> None:
+    page = dash.page
+    dash.sign_in(svc.api_key)
+    dash.open("#/tasks")
+    page.evaluate("window.notReloaded = true")
+    text = f"{BLOG} {_nonce()}"
+    page.fill("#submit-form textarea[name=task]", text)
+    page.click("#submit-form button[type=submit]")
+    row = page.locator("#tasks-table tbody tr", has_text=text)
+    expect(row).to_have_attribute("data-status", "completed", timeout=WAIT_MS)
+    dash.shot("tasks")
+    task_id = row.get_attribute("data-task-id")
+    assert task_id is not None
+    row.locator("td.text a").click()
+
+    expect(page.locator("#task-status")).to_have_text("completed", timeout=WAIT_MS)
+    expect(page.locator("#timeline li[data-kind=status]").last).to_contain_text("completed")
+    expect(page.locator("#agent")).to_have_text("ContentAgent")
+    task = _task(svc, task_id)
+    expect(page.locator("#confidence")).to_have_text(f"{task['routing']['confidence']:.2f}")
+    with svc.client() as http:
+        runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
+    [search] = [
+        call for run in runs for call in run["tool_executions"] if call["tool"] == "web_search"
+    ]
+    cited = page.locator("#citations a").evaluate_all("links => links.map(a => a.href)")
+    assert cited, "the answer cites its sources"
+    assert set(cited) <= set(search["output"]["urls"])
+    assert cited == [c["url"] for c in task["result"]["citations"]]
+    waterfall = page.locator("#waterfall")
+    expect(waterfall.locator(".span.run")).to_have_count(2)
+    expect(waterfall.locator('.span.call[data-tool="web_search"]')).to_have_count(1)
+    expect(waterfall.locator('.span.call[data-tool="llm"]')).to_have_count(2)
+    assert page.evaluate("window.notReloaded") is True, "the page was reloaded"
+    dash.shot("task-detail")
+    assert dash.problems == []
+
+
+def test_a_code_task_shows_highlighted_python(dash: Dashboard, svc: Service) -> None:
+    text = f"{CODE} {_nonce()}"
+    with svc.client() as http, svc.client(svc.admin_key) as admin:
+        task_id = svc.submit(http, text)["task_id"]
+        checkpoint = _pending_checkpoint(svc, task_id)
+        admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
+        assert svc.wait_final(http, task_id)["status"] == "completed"
+    dash.sign_in(svc.api_key)
+    dash.open(f"#/tasks/{task_id}")
+    page = dash.page
+    expect(page.locator("#code-language")).to_have_text("code_language: python")
+    code = page.locator("#raw-output pre code.language-python")
+    expect(code).to_have_class(re.compile(r"\bhljs\b"))
+    assert code.locator("span.hljs-keyword").count() > 0, "keywords are highlighted"
+    expect(code.locator("span.hljs-keyword", has_text="def").first).to_be_visible()
+    assert dash.problems == []
+
+
+def test_an_admin_approves_with_an_edit_and_rejects_with_a_reason(
+    dash: Dashboard, svc: Service
+) -> None:
+    with svc.client() as http:
+        edited_id = svc.submit(http, f"{CODE} {_nonce()}")["task_id"]
+        rejected_id = svc.submit(http, f"{CODE} {_nonce()}")["task_id"]
+    edited_cp = _pending_checkpoint(svc, edited_id)
+    rejected_cp = _pending_checkpoint(svc, rejected_id)
+    dash.sign_in(svc.admin_key)
+    dash.open("#/approvals")
+    page = dash.page
+    card = page.locator(f'.checkpoint[data-checkpoint-id="{edited_cp["checkpoint_id"]}"]')
+    expect(card).to_be_visible(timeout=WAIT_MS)
+    expect(card.locator(".countdown")).to_contain_text("left")
+    dash.shot("approvals")
+    edited = "Reviewed:\n```python\ndef reverse(head):\n    return head\n```"
+    card.locator("textarea[name=raw_output]").fill(edited)
+    card.locator("input[name=comment]").fill("shorter")
+    card.locator("button.approve").click()
+    expect(card).to_have_count(0, timeout=WAIT_MS)
+
+    other = page.locator(f'.checkpoint[data-checkpoint-id="{rejected_cp["checkpoint_id"]}"]')
+    other.locator("input[name=reason]").fill("not what we need")
+    other.locator("button.reject").click()
+    expect(other).to_have_count(0, timeout=WAIT_MS)
+
+    with svc.client() as http:
+        done = svc.wait_final(http, edited_id)
+        failed = svc.wait_final(http, rejected_id)
+    assert (done["status"], done["result"]["raw_output"]) == ("completed", edited)
+    assert (failed["status"], failed["error"]["type"]) == ("failed", "CHECKPOINT_REJECTED")
+    assert "not what we need" in failed["error"]["message"]
+    decided = page.locator("#decided tbody")
+    approved_row = decided.locator(f'tr[data-checkpoint-id="{edited_cp["checkpoint_id"]}"]')
+    rejected_row = decided.locator(f'tr[data-checkpoint-id="{rejected_cp["checkpoint_id"]}"]')
+    expect(approved_row).to_contain_text("approved", timeout=WAIT_MS)
+    expect(approved_row).to_contain_text("ops")
+    expect(approved_row).to_contain_text("shorter")
+    expect(rejected_row).to_contain_text("rejected")
+    assert dash.problems == []
+
+
+def _set_llm_latency(svc: Service, ms: int) -> None:
+    svc.openai("/_standin/latency", {"ms": ms})
+
+
+def test_cancel_a_running_task_retry_a_failed_one_and_cancel_three_queued_at_once(
+    dash: Dashboard, svc: Service
+) -> None:
+    # One worker of two slots and an LLM that takes 3 s a call: two tasks run, the rest wait.
+    nonce = _nonce()
+    with svc.client() as http:
+        svc.openai("/_standin/faults", {"status": 401, "count": 1})
+        failed_id = svc.submit(http, f"{BLOG} failing {nonce}")["task_id"]
+        assert svc.wait_final(http, failed_id)["status"] == "failed"
+        _set_llm_latency(svc, 3000)
+        try:
+            running = [svc.submit(http, f"{BLOG} running {n} {nonce}")["task_id"] for n in (1, 2)]
+            wait_until(lambda: all(_task(svc, t)["status"] == "processing" for t in running))
+            queued = [svc.submit(http, f"{BLOG} queued {n} {nonce}")["task_id"] for n in range(3)]
+            dash.sign_in(svc.api_key)
+            page = dash.page
+            dash.open("#/tasks?status=queued")
+            rows = page.locator("#tasks-table tbody tr[data-status=queued]")
+            expect(rows).to_have_count(3, timeout=WAIT_MS)
+            page.locator("#tasks-table thead input[type=checkbox]").check()
+            page.click("#bulk-cancel")
+            expect(page.locator(".notice")).to_contain_text("Cancelled 3 of 3")
+            assert [_task(svc, t)["status"] for t in queued] == ["cancelled"] * 3
+
+            dash.open(f"#/tasks/{running[0]}")
+            expect(page.locator("#task-status")).to_have_text("processing", timeout=WAIT_MS)
+            page.click("#cancel")
+            expect(page.locator("#task-status")).to_have_text("cancelled", timeout=WAIT_MS)
+        finally:
+            _set_llm_latency(svc, 20)
+        dash.open("#/tasks?status=failed")
+        row = page.locator(f'#tasks-table tbody tr[data-task-id="{failed_id}"]')
+        row.locator("button.retry").click()
+        wait_until(lambda: _task(svc, failed_id)["attempt"] == 2)
+        retried = svc.wait_final(http, failed_id)
+    assert (retried["status"], retried["attempt"]) == ("completed", 2)
+    assert _task(svc, running[0])["status"] == "cancelled"
+    assert dash.problems == []
+
+
+def test_a_user_key_gets_no_admin_controls_and_the_api_refuses_them(
+    dash: Dashboard, svc: Service
+) -> None:
+    dash.sign_in(svc.api_key)
+    page = dash.page
+    expect(page.locator("#nav a[data-page=approvals]")).to_be_hidden()
+    expect(page.locator("#whoami")).to_have_text("dev (user)")
+    dash.open("#/approvals")
+    expect(page.locator("#page .error")).to_have_text("Approvals are for admin keys.")
+    dash.open("#/tasks")
+    expect(page.locator("#filters")).to_be_visible()
+    assert page.locator("#filters [name=owner]").count() == 0, "no tenant filter"
+    refused = dash.api("/v1/admin/checkpoints")
+    assert refused["status"] == 403
+    assert refused["body"]["error"] == "FORBIDDEN"
+    # The refused call is the one error the console may show.
+    assert [p for p in dash.problems if "status of 403" not in p] == []
+
+
+PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>[x](javascript:alert(3))"
+
+
+def test_untrusted_text_is_shown_as_text_and_runs_nothing(dash: Dashboard, svc: Service) -> None:
+    text = f"Write a blog post about {PAYLOAD}"
+    with svc.client() as http:
+        task_id = svc.submit(http, text)["task_id"]
+        task = svc.wait_final(http, task_id)
+    assert task["status"] == "completed"
+    assert "<script>alert(1)</script>" in task["result"]["raw_output"], "the answer carries it"
+    dash.sign_in(svc.api_key)
+    dash.open(f"#/tasks/{task_id}")
+    page = dash.page
+    expect(page.locator("#task-status")).to_have_text("completed", timeout=WAIT_MS)
+    expect(page.locator(".task-text")).to_have_text(text)
+    answer = page.locator("#raw-output")
+    expect(answer).to_contain_text("<script>alert(1)</script>")
+    # (the stand-in writes the topic title-cased in places: <img Src=x Onerror=...>)
+    expect(answer).to_contain_text(re.compile(r"<img src=x onerror=alert\(2\)>", re.IGNORECASE))
+    expect(answer).to_contain_text("javascript:alert(3)")
+    assert answer.locator("script, img, [onerror]").count() == 0
+    hrefs = page.locator("#page a").evaluate_all("links => links.map(a => a.href)")
+    assert not [h for h in hrefs if h.lower().startswith("javascript:")]
+    dash.open("#/tasks")
+    expect(page.locator("#tasks-table td.text", has_text=PAYLOAD).first).to_be_visible()
+    assert page.locator("#tasks-table script, #tasks-table img").count() == 0
+    assert dash.problems == []
+
+
+def test_the_overview_shows_what_the_api_reports_and_its_charts_survive_a_reload(
+    dash: Dashboard, svc: Service
+) -> None:
+    with svc.client() as http:
+        svc.submit(http, f"{BLOG} {_nonce()}")  # at least one completion in the last hour
+        # Nothing in flight, so the page and the API read the same numbers.
+        wait_until(
+            lambda: (
+                not [
+                    t
+                    for status in ("queued", "processing")
+                    for t in http.get("/v1/tasks", params={"status": status}).json()["items"]
+                ]
+            )
+        )
+        dash.sign_in(svc.api_key)
+        page = dash.page
+        expect(page.locator("#overview .tiles")).to_be_visible()
+        metrics = http.get("/v1/system/metrics").json()
+        history = http.get("/v1/system/history", params={"minutes": 60}).json()["minutes"]
+    today = metrics["today"]
+    expect(page.locator("#tasks-today .value")).to_have_text(str(sum(today["by_status"].values())))
+    expect(page.locator("#workers-online .value")).to_have_text(str(metrics["workers"]["online"]))
+    expect(page.locator("#queue-length .value")).to_have_text(str(metrics["queue_length"]))
+    usage = today["usage"]
+    expect(page.locator("#tokens-today .value")).to_have_text(
+        f"{usage['input_tokens']} / {usage['output_tokens']}"
+    )
+    expect(page.locator("#cost-today .value")).to_have_text(f"${usage['cost_usd']:.4f}")
+    for status, count in today["by_status"].items():
+        expect(page.locator(f'#by-status tr[data-name="{status}"] td.number')).to_have_text(
+            str(count)
+        )
+    for agent, count in today["per_agent"].items():
+        expect(page.locator(f'#by-agent tr[data-name="{agent}"] td.number')).to_have_text(
+            str(count)
+        )
+    for name in metrics["dependencies"]:
+        expect(page.locator(f'#dependencies tr[data-name="{name}"]')).to_contain_text("ok")
+    completed = sum(minute["completed"] for minute in history)
+    assert completed > 0
+    throughput = page.locator("#chart-throughput")
+    expect(throughput).to_have_attribute("data-sum", str(completed))
+    dash.shot("overview")
+    page.reload()
+    expect(throughput).to_have_attribute("data-sum", str(completed))
+    expect(throughput).to_have_attribute("data-points", "60")
+    for chart in ("throughput", "failures", "queue", "p95"):
+        expect(page.locator(f"#chart-{chart} canvas")).to_have_count(1)
+    assert dash.problems == []
+
+
+def test_the_workers_page_lists_each_worker_from_its_heartbeat(
+    dash: Dashboard, svc: Service
+) -> None:
+    with svc.client() as http:
+        workers = http.get("/v1/system/metrics").json()["workers"]["workers"]
+    assert workers
+    dash.sign_in(svc.api_key)
+    dash.open("#/workers")
+    rows = dash.page.locator("#workers-table tbody tr[data-worker-id]")
+    expect(rows).to_have_count(len(workers))
+    for worker in workers:
+        row = dash.page.locator(f'#workers-table tr[data-worker-id="{worker["worker_id"]}"]')
+        expect(row).to_contain_text(f"/ {worker['concurrency']}")
+        expect(row.locator("meter")).to_have_attribute("max", str(worker["concurrency"]))
+    dash.shot("workers")
+    assert dash.problems == []
+
+
+def test_the_dashboard_is_served_with_its_policy_and_nothing_from_outside(svc: Service) -> None:
+    with httpx.Client(base_url=svc.topology.api_url) as http:
+        page = http.get("/dashboard", follow_redirects=True)
+        assets = re.findall(r"""(?:src|href)=["']([^"']+)["']""", page.text)
+        fetched = [http.get(f"/dashboard/{asset}") for asset in assets if "data:" not in asset]
+    assert page.status_code == 200
+    policy = page.headers["content-security-policy"]
+    assert "script-src 'self' 'sha256-" in policy
+    assert "'unsafe-inline'" not in policy
+    assert [url for url in assets if re.match(r"^(https?:)?//", url)] == []
+    assert [r.status_code for r in fetched] == [200] * len(fetched)

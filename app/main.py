@@ -108,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(agent.router)
     app.include_router(tasks.router)
+    app.include_router(tasks.admin_router)
     app.include_router(sessions.router)
     app.include_router(events.router)
     app.include_router(checkpoints.router)

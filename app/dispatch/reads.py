@@ -1,7 +1,7 @@
 """What the API reads for a caller: tasks, their runs, events, checkpoints and sessions.
 
-Every read is scoped to the caller's key id (an admin reads every tenant's checkpoints), and a
-task or session the caller does not own is answered as not found.
+Every read is scoped to the caller's key id (an admin reads every tenant's tasks and
+checkpoints), and a task or session the caller may not read is answered as not found.
 """
 
 from __future__ import annotations
@@ -27,6 +27,13 @@ class TaskReads:
     def __init__(self, store: Store):
         self._store = store
 
+    async def acting_owner(self, task_id: str, key_id: str, admin: bool) -> str:
+        """The owner a caller reads and acts on a task as: its own key, or for an admin the
+        task's owner (whoever that is; its key when there is no such task, so: not found)."""
+        if not admin:
+            return key_id
+        return await self._store.tasks.owner_of(task_id) or key_id
+
     async def task(self, task_id: str, owner: str) -> Task:
         """The owner's task, or 404."""
         task = await self._store.tasks.get_for_owner(task_id, owner)
@@ -35,9 +42,9 @@ class TaskReads:
         return task
 
     async def tasks(
-        self, owner: str, filters: TaskFilters, limit: int, cursor: str | None
+        self, owner: str | None, filters: TaskFilters, limit: int, cursor: str | None
     ) -> TaskPage:
-        """The owner's tasks, newest first, one page."""
+        """The owner's tasks (None: every tenant's, for admins), newest first, one page."""
         return await self._store.tasks.list_for_owner(owner, filters, limit=limit, cursor=cursor)
 
     async def runs(self, task_id: str, owner: str) -> tuple[Task, list[AgentRun]]:

@@ -7,6 +7,7 @@ and what follows it (counters, metrics), is the task lifecycle's (`app/tasks/lif
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -44,6 +45,7 @@ class TaskFilters:
     session_id: str | None = None
     created_from: datetime | None = None
     created_to: datetime | None = None
+    text: str | None = None  # a part of the task's text, any case
 
 
 @dataclass(frozen=True)
@@ -75,6 +77,8 @@ class TaskRepository(Repository):
             name="owner_session_created",
         ),
         IndexModel([("status", ASCENDING), ("queued_at", ASCENDING)], name="status_queued"),
+        # Every tenant's tasks, newest first (admins).
+        IndexModel([("created_at", DESCENDING), ("_id", DESCENDING)], name="created"),
     )
 
     async def insert_many(self, tasks: Sequence[Task]) -> dict[int, PyMongoError]:
@@ -100,6 +104,11 @@ class TaskRepository(Repository):
         """A task by id, whoever owns it (workers)."""
         doc = await self._collection.find_one({"_id": task_id}, WITHOUT_EVENTS)
         return Task.model_validate(doc) if doc else None
+
+    async def owner_of(self, task_id: str) -> str | None:
+        """Who owns a task (None if there is no such task)."""
+        doc = await self._collection.find_one({"_id": task_id}, {"owner": 1})
+        return str(doc["owner"]) if doc else None
 
     async def get_for_owner(self, task_id: str, owner: str) -> Task | None:
         """A task by id if `owner` owns it."""
@@ -127,10 +136,12 @@ class TaskRepository(Repository):
         await self._grouped.write(UpdateOne(query, task_events.appended(events)))
 
     async def list_for_owner(
-        self, owner: str, filters: TaskFilters, limit: int, cursor: str | None
+        self, owner: str | None, filters: TaskFilters, limit: int, cursor: str | None
     ) -> TaskPage:
-        """The owner's tasks, newest first, one page of at most `limit`."""
-        query: Document = {"owner": owner}
+        """The owner's tasks (None: every owner's), newest first, one page of at most `limit`."""
+        query: Document = {} if owner is None else {"owner": owner}
+        if filters.text:
+            query["task"] = {"$regex": re.escape(filters.text), "$options": "i"}
         if filters.status is not None:
             query["status"] = filters.status.value
         if filters.agent_type is not None:

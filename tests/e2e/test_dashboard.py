@@ -167,6 +167,13 @@ def test_a_user_submits_from_the_form_and_watches_it_complete_without_a_reload(
     expect(waterfall.locator('.span.call[data-tool="llm"]')).to_have_count(2)
     assert page.evaluate("window.notReloaded") is True, "the page was reloaded"
     dash.shot("task-detail")
+    page.click("#session-link")
+    turns = page.locator("#conversation li")
+    expect(turns).to_have_count(2)
+    expect(turns.first).to_have_attribute("data-role", "user")
+    expect(turns.first).to_contain_text(text)
+    expect(turns.last).to_have_attribute("data-role", "assistant")
+    expect(turns.last).to_contain_text(task["result"]["raw_output"].splitlines()[0].lstrip("# "))
     assert dash.problems == []
 
 
@@ -264,13 +271,23 @@ def test_cancel_a_running_task_retry_a_failed_one_and_cancel_three_queued_at_onc
             expect(page.locator("#task-status")).to_have_text("cancelled", timeout=WAIT_MS)
         finally:
             _set_llm_latency(svc, 20)
+        # Retried from its page, the timeline goes on from the last event it had (Last-Event-ID):
+        # the new attempt's events follow, none twice.
+        page.click("#retry")
+        expect(page.locator("#task-status")).to_have_text("completed", timeout=WAIT_MS)
+        expect(page.locator("#timeline li[data-kind=status]").last).to_contain_text("attempt 2")
+        ids = [
+            int(i)
+            for i in page.locator("#timeline li").evaluate_all("l => l.map(e => e.dataset.id)")
+        ]
+        assert ids == sorted(set(ids)), ids
         dash.open("#/tasks?status=failed")
         row = page.locator(f'#tasks-table tbody tr[data-task-id="{failed_id}"]')
         row.locator("button.retry").click()
         wait_until(lambda: _task(svc, failed_id)["attempt"] == 2)
         retried = svc.wait_final(http, failed_id)
     assert (retried["status"], retried["attempt"]) == ("completed", 2)
-    assert _task(svc, running[0])["status"] == "cancelled"
+    assert (_task(svc, running[0])["status"], _task(svc, running[0])["attempt"]) == ("completed", 2)
     assert dash.problems == []
 
 
@@ -291,6 +308,40 @@ def test_a_user_key_gets_no_admin_controls_and_the_api_refuses_them(
     assert refused["body"]["error"] == "FORBIDDEN"
     # The refused call is the one error the console may show.
     assert [p for p in dash.problems if "status of 403" not in p] == []
+
+
+def test_an_admin_sees_every_tenant_and_filters_by_tenant_and_text(
+    dash: Dashboard, svc: Service
+) -> None:
+    nonce = _nonce()
+    with svc.client() as http, svc.client(svc.other_api_key) as other:
+        mine = svc.submit(http, f"{BLOG} mine {nonce}")["task_id"]
+        theirs = svc.submit(other, f"{BLOG} theirs {nonce}")["task_id"]
+        svc.wait_final(http, mine)
+        svc.wait_final(other, theirs)
+    dash.sign_in(svc.admin_key)
+    dash.open("#/tasks")
+    page = dash.page
+    page.fill("#filters [name=text]", nonce)
+    page.click("#filters button[type=submit]")
+    rows = page.locator("#tasks-table tbody tr[data-task-id]")
+    expect(rows).to_have_count(2)
+    tenants = rows.locator("td.owner").all_inner_texts()
+    assert sorted(tenants) == ["dev", "other"]
+    agents = page.locator("#filters select[name=agent_type] option").all_inner_texts()
+    assert agents == ["any", "ContentAgent", "CodeAgent"]
+    page.select_option("#filters select[name=agent_type]", "CodeAgent")
+    page.click("#filters button[type=submit]")
+    expect(page.locator("#tasks-table tbody")).to_contain_text("No tasks match.")
+    page.select_option("#filters select[name=agent_type]", "ContentAgent")
+    page.fill("#filters [name=owner]", "other")
+    page.click("#filters button[type=submit]")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-task-id", theirs)
+    rows.first.locator("td.text a").click()
+    expect(page.locator("#task-status")).to_have_text("completed", timeout=WAIT_MS)
+    expect(page.locator(".task-text")).to_have_text(f"{BLOG} theirs {nonce}")
+    assert dash.problems == []
 
 
 PAYLOAD = "<script>alert(1)</script><img src=x onerror=alert(2)>[x](javascript:alert(3))"

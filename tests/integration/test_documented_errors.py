@@ -99,6 +99,15 @@ def _recipes() -> dict[tuple[str, str, str], Call]:
         ),
         ("GET", "/v1/tasks", "400"): lambda h, f, d: h.get("/v1/tasks", params={"cursor": "bogus"}),
         ("GET", "/v1/tasks", "422"): lambda h, f, d: h.get("/v1/tasks", params={"status": "bogus"}),
+        ("GET", "/v1/admin/tasks", "400"): lambda h, f, d: h.get(
+            "/v1/admin/tasks", params={"cursor": "bogus"}
+        ),
+        ("GET", "/v1/admin/tasks", "403"): lambda h, f, d: h.get(
+            "/v1/admin/tasks", headers=AS_USER
+        ),
+        ("GET", "/v1/admin/tasks", "422"): lambda h, f, d: h.get(
+            "/v1/admin/tasks", params={"text": ""}
+        ),
         ("POST", "/v1/tasks/{task_id}/cancel", "409"): lambda h, f, d: h.post(
             f"/v1/tasks/{f.failed}/cancel"
         ),
@@ -110,6 +119,9 @@ def _recipes() -> dict[tuple[str, str, str], Call]:
         ),
         ("GET", "/v1/sessions/{session_id}/messages", "422"): lambda h, f, d: h.get(
             "/v1/sessions/-bad-/messages"
+        ),
+        ("GET", "/v1/sessions/{session_id}/messages", "403"): lambda h, f, d: h.get(
+            "/v1/sessions/any-session/messages", params={"owner": "tester"}, headers=AS_USER
         ),
         ("GET", "/v1/admin/checkpoints", "403"): lambda h, f, d: h.get(
             "/v1/admin/checkpoints", headers=AS_USER

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from tests.support import Service
+from tests.support import Service, wait_until
 
 
 def test_pages_filters_and_owner_isolation(service: Service) -> None:
@@ -96,3 +96,48 @@ def test_an_unknown_agent_filter_is_refused_naming_the_agents(service: Service) 
         p for p in schema["paths"]["/v1/tasks"]["get"]["parameters"] if p["name"] == "agent_type"
     ]
     assert param["schema"]["enum"] == ["ContentAgent", "CodeAgent"]
+
+
+def test_text_filter_and_an_admin_view_of_every_tenant(service: Service) -> None:
+    nonce = uuid.uuid4().hex[:8]
+    with (
+        service.client() as http,
+        service.client(service.other_api_key) as other,
+        service.client(service.admin_key) as admin,
+    ):
+        mine = service.submit(http, f"Write a blog post about Lighthouses {nonce}")["task_id"]
+        theirs = service.submit(other, f"Write a blog post about lighthouse keepers {nonce}")
+        service.wait_final(http, mine)
+        service.wait_final(other, theirs["task_id"])
+
+        own = http.get("/v1/tasks", params={"text": f"LIGHTHOUSES {nonce}"}).json()["items"]
+        by_part = http.get("/v1/tasks", params={"text": "lighthouse"}).json()["items"]
+        special = http.get("/v1/tasks", params={"text": ".*"}).json()["items"]
+        every = admin.get("/v1/admin/tasks", params={"text": nonce}).json()["items"]
+        one = admin.get("/v1/admin/tasks", params={"text": nonce, "owner": "other"}).json()
+        as_user = http.get("/v1/admin/tasks")
+        read_by_admin = admin.get(f"/v1/tasks/{theirs['task_id']}")
+        runs_by_admin = admin.get(f"/v1/tasks/{theirs['task_id']}/runs")
+        read_by_user = http.get(f"/v1/tasks/{theirs['task_id']}")
+        session = f"/v1/sessions/{theirs['session_id']}/messages"
+        wait_until(
+            lambda: len(admin.get(session, params={"owner": "other"}).json()["messages"]) == 2
+        )
+        session_by_user = http.get(session, params={"owner": "other"})
+        own_session_missing = admin.get(session)
+    assert session_by_user.status_code == 403
+    assert own_session_missing.status_code == 404, "an admin's own sessions by default"
+    assert [t["task_id"] for t in own] == [mine], "any case, the caller's only"
+    assert mine in {t["task_id"] for t in by_part}
+    assert theirs["task_id"] not in {t["task_id"] for t in by_part}
+    assert special == [], "the text is matched as it is, not as a pattern"
+    assert {(t["task_id"], t["owner"]) for t in every} == {
+        (mine, "dev"),
+        (theirs["task_id"], "other"),
+    }
+    assert [t["task_id"] for t in one["items"]] == [theirs["task_id"]]
+    assert as_user.status_code == 403
+    assert read_by_admin.status_code == 200
+    assert read_by_admin.json()["owner"] == "other"
+    assert runs_by_admin.status_code == 200
+    assert read_by_user.status_code == 404

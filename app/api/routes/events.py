@@ -45,7 +45,8 @@ async def task_events(
     Stored events first (a late client gets the whole history), then live ones; reconnect with
     `Last-Event-ID` to get exactly what was missed. The stream ends after the final status.
     """
-    task = await services.reads.task(str(task_id), caller.key_id)
+    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+    task = await services.reads.task(str(task_id), owner)
     start = last_event_id if last_event_id is not None else after or 0
     return EventSourceResponse(_stream(services.reads, task.task_id, start), ping=15)
 

@@ -1,4 +1,5 @@
-"""GET /v1/sessions/{session_id}/messages: a session's history, the caller's own."""
+"""GET /v1/sessions/{session_id}/messages: a session's history, the caller's own (an admin's:
+any tenant's, named by `owner`)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,30 @@ from fastapi import APIRouter, Path, Query
 
 from app.api.deps import Caller, ServicesDep
 from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, MessageOut, SessionMessages
+from app.domain.errors import Forbidden
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses={401: {"model": ErrorBody}})
 
 
 @router.get(
-    "/{session_id}/messages", response_model=SessionMessages, responses={404: {"model": ErrorBody}}
+    "/{session_id}/messages",
+    response_model=SessionMessages,
+    responses={403: {"model": ErrorBody}, 404: {"model": ErrorBody}},
 )
 async def session_messages(
     session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)],
     caller: Caller,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=200, description="The latest this many.")] = 50,
+    owner: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="Whose session: admins only."),
+    ] = None,
 ) -> SessionMessages:
     """Tasks and answers of the session, oldest first."""
-    messages = await services.reads.session(session_id, caller.key_id, limit)
+    if owner not in (None, caller.key_id) and not caller.admin:
+        raise Forbidden("Only an admin key reads another key's sessions.")
+    messages = await services.reads.session(session_id, owner or caller.key_id, limit)
     return SessionMessages(
         session_id=session_id,
         messages=[MessageOut.model_validate(m.model_dump()) for m in messages],

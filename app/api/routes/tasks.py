@@ -1,4 +1,5 @@
-"""GET /v1/tasks and /v1/tasks/{task_id}: the caller's own tasks."""
+"""GET /v1/tasks and /v1/tasks/{task_id}: the caller's own tasks (an admin's: any tenant's),
+and GET /v1/admin/tasks: every tenant's."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.agents.registry import agent_names
-from app.api.deps import Caller, ServicesDep
+from app.api.deps import Admin, Caller, ServicesDep
 from app.api.schemas import (
     SESSION_ID_PATTERN,
     AgentRunOut,
@@ -51,14 +52,10 @@ def _registered(name: str) -> str:
 AgentName = Annotated[str, AfterValidator(_registered)]
 
 router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
+admin_router = APIRouter(prefix="/v1/admin", tags=["tasks"], responses={401: {"model": ErrorBody}})
 
 
-@router.get("", response_model=TaskList, responses={400: {"model": ErrorBody}})
-async def list_tasks(
-    caller: Caller,
-    services: ServicesDep,
-    limit: Annotated[int, Query(ge=1, le=100, description="Page size.")] = 20,
-    cursor: Annotated[str | None, Query(max_length=512, description="From next_cursor.")] = None,
+async def task_filters(
     status: TaskStatus | None = None,
     agent_type: Annotated[
         AgentName | None,
@@ -70,33 +67,71 @@ async def list_tasks(
     session_id: Annotated[str | None, Query(pattern=SESSION_ID_PATTERN)] = None,
     created_from: FilterDate | None = None,
     created_to: FilterDate | None = None,
+    text: Annotated[
+        str | None, Query(min_length=1, max_length=200, description="In the task, any case.")
+    ] = None,
+) -> TaskFilters:
+    """The filters a task listing takes."""
+    return TaskFilters(
+        status=status,
+        agent_type=agent_type,
+        session_id=session_id,
+        created_from=created_from,
+        created_to=created_to,
+        text=text,
+    )
+
+
+Filters = Annotated[TaskFilters, Depends(task_filters)]
+PageSize = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+Cursor = Annotated[str | None, Query(max_length=512, description="From next_cursor.")]
+
+
+@router.get("", response_model=TaskList, responses={400: {"model": ErrorBody}})
+async def list_tasks(
+    caller: Caller,
+    services: ServicesDep,
+    filters: Filters,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
 ) -> TaskList:
     """The caller's tasks, newest first, filtered, one page at a time."""
-    page = await services.reads.tasks(
-        caller.key_id,
-        TaskFilters(
-            status=status,
-            agent_type=agent_type,
-            session_id=session_id,
-            created_from=created_from,
-            created_to=created_to,
-        ),
-        limit=limit,
-        cursor=cursor,
-    )
+    page = await services.reads.tasks(caller.key_id, filters, limit=limit, cursor=cursor)
+    return TaskList(items=[TaskSummary.of(t) for t in page.tasks], next_cursor=page.next_cursor)
+
+
+@admin_router.get(
+    "/tasks",
+    response_model=TaskList,
+    responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+)
+async def list_every_tenants_tasks(
+    admin: Admin,
+    services: ServicesDep,
+    filters: Filters,
+    owner: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="Only this key id's tasks.")
+    ] = None,
+    limit: PageSize = 20,
+    cursor: Cursor = None,
+) -> TaskList:
+    """Every tenant's tasks (or one tenant's), newest first, filtered (admin only)."""
+    page = await services.reads.tasks(owner, filters, limit=limit, cursor=cursor)
     return TaskList(items=[TaskSummary.of(t) for t in page.tasks], next_cursor=page.next_cursor)
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {"model": ErrorBody}})
 async def get_task(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskOut:
     """One task with its routing, result or error, and usage."""
-    return TaskOut.of(await services.reads.task(str(task_id), caller.key_id))
+    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+    return TaskOut.of(await services.reads.task(str(task_id), owner))
 
 
 @router.get("/{task_id}/runs", response_model=TaskRuns, responses={404: {"model": ErrorBody}})
 async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskRuns:
     """The router and agent runs of every attempt, each with its tool and LLM calls."""
-    task, runs = await services.reads.runs(str(task_id), caller.key_id)
+    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+    task, runs = await services.reads.runs(str(task_id), owner)
     return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run) for run in runs])
 
 
@@ -109,7 +144,8 @@ async def cancel(
     task_id: UUID, caller: Caller, services: ServicesDep, response: Response
 ) -> TaskOut:
     """200 with the cancelled task, or 202 while its worker stops at the next step."""
-    task = await cancel_task(services.store, str(task_id), caller.key_id)
+    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+    task = await cancel_task(services.store, str(task_id), owner)
     if task.status is not TaskStatus.CANCELLED:
         response.status_code = status.HTTP_202_ACCEPTED
     return TaskOut.of(task)
@@ -123,11 +159,8 @@ async def cancel(
 )
 async def retry(task_id: UUID, caller: Caller, services: ServicesDep, request: Request) -> TaskOut:
     """Queue a failed or cancelled task again as a new attempt; its history is kept."""
+    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     task = await retry_task(
-        services.store,
-        services.dispatcher,
-        str(task_id),
-        caller.key_id,
-        request.state.request_id,
+        services.store, services.dispatcher, str(task_id), owner, request.state.request_id
     )
     return TaskOut.of(task)

@@ -98,6 +98,7 @@ class TaskOut(BaseModel):
 
 class TaskSummary(BaseModel):
     task_id: str
+    owner: str = Field(description="The id of the key that submitted it (its tenant).")
     session_id: str
     status: TaskStatus
     selected_agent: str | None
@@ -110,6 +111,7 @@ class TaskSummary(BaseModel):
     def of(cls, task: Task) -> TaskSummary:
         return cls(
             task_id=task.task_id,
+            owner=task.owner,
             session_id=task.session_id,
             status=task.status,
             selected_agent=task.selected_agent,

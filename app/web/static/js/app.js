@@ -3,11 +3,12 @@ import { api, ApiError, session } from "./api.js";
 import { failure, replace } from "./dom.js";
 import * as approvals from "./approvals.js";
 import * as overview from "./overview.js";
+import * as conversation from "./session.js";
 import * as task from "./task.js";
 import * as tasks from "./tasks.js";
 import * as workers from "./workers.js";
 
-const PAGES = { overview, tasks, task, approvals, workers };
+const PAGES = { overview, tasks, task, session: conversation, approvals, workers };
 const $ = (id) => document.getElementById(id);
 let leave = () => {};
 let me = null;
@@ -18,6 +19,7 @@ function route() {
   const [name = "overview", ...rest] = path.split("/");
   const params = new URLSearchParams(search);
   if (name === "tasks" && rest.length) return { page: "task", arg: decodeURIComponent(rest.join("/")), params };
+  if (name === "sessions" && rest.length) return { page: "session", arg: decodeURIComponent(rest.join("/")), params };
   return { page: name in PAGES ? name : "overview", arg: null, params };
 }
 
@@ -44,7 +46,7 @@ async function show() {
   for (const item of document.querySelectorAll("[data-admin]")) item.hidden = !me.admin;
   const { page: name, arg, params } = route();
   for (const item of document.querySelectorAll("#nav a")) {
-    item.classList.toggle("active", item.dataset.page === (name === "task" ? "tasks" : name));
+    item.classList.toggle("active", item.dataset.page === (["task", "session"].includes(name) ? "tasks" : name));
   }
   replace(page);
   if (name === "approvals" && !me.admin) {

@@ -109,7 +109,7 @@ export async function render(page, { arg: taskId }) {
       h(
         "dl",
         {},
-        h("dt", {}, "Session"), h("dd", {}, h("a", { href: `#/tasks?session_id=${encodeURIComponent(task.session_id)}` }, task.session_id)),
+        h("dt", {}, "Session"), h("dd", {}, h("a", { href: `#/sessions/${encodeURIComponent(task.session_id)}?owner=${encodeURIComponent(task.owner)}`, id: "session-link" }, task.session_id)),
         h("dt", {}, "Agent"), h("dd", { id: "agent" }, task.selected_agent ?? "—"),
         h("dt", {}, "Confidence"), h("dd", { id: "confidence" }, routing ? routing.confidence.toFixed(2) : "—"),
         h("dt", {}, "Reasoning"), h("dd", {}, routing?.reasoning ?? "—"),

@@ -24,7 +24,9 @@ function isoOf(local) {
   return local ? new Date(local).toISOString() : undefined;
 }
 
-export async function render(page, { params }) {
+export async function render(page, { me, params }) {
+  // An admin lists every tenant's tasks, with a tenant column and filter.
+  const listing = me.admin ? "/v1/admin/tasks" : "/v1/tasks";
   const state = { cursors: [null], selected: new Set(), rows: new Map() };
   const message = h("p", { class: "notice", role: "status" });
   const submit = h(
@@ -46,6 +48,8 @@ export async function render(page, { params }) {
     h("label", {}, "Status", h("select", { name: "status" }, h("option", { value: "" }, "any"), STATUSES.map((s) => h("option", { value: s }, s)))),
     h("label", {}, "Agent", h("select", { name: "agent_type" }, h("option", { value: "" }, "any"), (await agents()).map((a) => h("option", { value: a }, a)))),
     h("label", {}, "Session", h("input", { name: "session_id" })),
+    h("label", {}, "Text", h("input", { name: "text", type: "search", maxlength: 200 })),
+    me.admin ? h("label", {}, "Tenant", h("input", { name: "owner", placeholder: "every tenant" })) : null,
     h("label", {}, "From", h("input", { name: "created_from", type: "datetime-local" })),
     h("label", {}, "To", h("input", { name: "created_to", type: "datetime-local" })),
     h("button", { type: "submit" }, "Apply"),
@@ -55,7 +59,7 @@ export async function render(page, { params }) {
   const table = h(
     "table",
     { class: "tasks", id: "tasks-table" },
-    h("thead", {}, h("tr", {}, h("th", {}, all), ["Created", "Task", "Agent", "Status", "Took", "Error", ""].map((t) => h("th", {}, t)))),
+    h("thead", {}, h("tr", {}, h("th", {}, all), ["Created", me.admin ? "Tenant" : null, "Task", "Agent", "Status", "Took", "Error", ""].filter((t) => t !== null).map((t) => h("th", {}, t)))),
     body,
   );
   const bulk = h(
@@ -81,6 +85,8 @@ export async function render(page, { params }) {
       status: form.get("status"),
       agent_type: form.get("agent_type"),
       session_id: form.get("session_id").trim(),
+      text: form.get("text").trim(),
+      owner: me.admin ? form.get("owner").trim() : undefined,
       created_from: isoOf(form.get("created_from")),
       created_to: isoOf(form.get("created_to")),
     };
@@ -97,6 +103,7 @@ export async function render(page, { params }) {
       { dataset: { taskId: task.task_id, status: task.status } },
       h("td", {}, box),
       h("td", {}, when(task.created_at)),
+      me.admin ? h("td", { class: "owner" }, task.owner) : null,
       h("td", { class: "text" }, h("a", { href: `#/tasks/${task.task_id}` }, task.task)),
       h("td", {}, task.selected_agent ?? "—"),
       h("td", {}, badge(task.status)),
@@ -108,11 +115,11 @@ export async function render(page, { params }) {
 
   let shown = 0;
   async function load(index = shown) {
-    const found = await api("/v1/tasks", { query: query(state.cursors[index]) });
+    const found = await api(listing, { query: query(state.cursors[index]) });
     shown = index;
     state.cursors.length = index + 1;
     if (found.next_cursor) state.cursors.push(found.next_cursor);
-    replace(body, found.items.length ? found.items.map(row) : h("tr", {}, h("td", { colspan: 8 }, "No tasks match.")));
+    replace(body, found.items.length ? found.items.map(row) : h("tr", {}, h("td", { colspan: me.admin ? 9 : 8 }, "No tasks match.")));
     pager.querySelector("#next-page").disabled = !found.next_cursor;
     all.checked = found.items.length > 0 && found.items.every((t) => state.selected.has(t.task_id));
     state.rows = new Map(found.items.map((t) => [t.task_id, t]));

@@ -98,18 +98,17 @@ class Monitor:
             raise StoreUnavailable("The task store is unavailable; no history to read.") from exc
 
     async def sample_queue(self, stopping: Stopping) -> None:
-        """A background job: the queue's length into its minute's counters, now and then every
-        QUEUE_SAMPLE_SECONDS, until asked to stop."""
+        """A background job: the queue's length into its minute's counters every
+        QUEUE_SAMPLE_SECONDS (the first one interval after start), until asked to stop."""
         every = self._settings.observability.queue_sample_seconds
-        while not stopping.is_set():
+        while not await stopping.within(every):
             length = await stopping.unless(self.queue_length())
-            if length is not None:
-                try:
-                    await stopping.unless(self._store.stats.queue_sampled(utcnow(), length))
-                except PyMongoError as exc:
-                    log.warning("queue_sample_not_stored", error=str(exc) or type(exc).__name__)
-            if await stopping.within(every):
-                return
+            if length is None:
+                continue
+            try:
+                await stopping.unless(self._store.stats.queue_sampled(utcnow(), length))
+            except PyMongoError as exc:
+                log.warning("queue_sample_not_stored", error=str(exc) or type(exc).__name__)
 
     async def queue_length(self) -> int | None:
         """Messages waiting in the worker queue; None when the broker does not answer in time."""

@@ -52,6 +52,7 @@ def isolated(service: Service, monkeypatch: pytest.MonkeyPatch) -> Iterator[Isol
     monkeypatch.setenv("MONGO_DB_NAME", db_name)
     monkeypatch.setenv("REDIS_URL", redis_url)
     monkeypatch.setenv("API_KEYS", f"tester:{KEY}")
+    monkeypatch.setenv("QUEUE_SAMPLE_SECONDS", "3600")  # its sample is no request's doing
     queue = redis.Redis.from_url(redis_url)
     queue.delete("agent_tasks")
     with TestClient(create_app(Settings()), headers={"X-API-Key": KEY}) as http:

@@ -73,9 +73,11 @@ class TaskReads:
             raise TaskNotFound(task_id)
         return await self._store.checkpoints.for_task(task.task_id)
 
-    async def review_queue(self, status: CheckpointStatus | None, limit: int) -> list[Checkpoint]:
-        """Checkpoints of every tenant, newest first (for admins)."""
-        return await self._store.checkpoints.listing(status, limit)
+    async def review_queue(
+        self, status: CheckpointStatus | None, limit: int, oldest_first: bool = False
+    ) -> list[Checkpoint]:
+        """Checkpoints of every tenant, newest (or oldest) first (for admins)."""
+        return await self._store.checkpoints.listing(status, limit, oldest_first)
 
     async def session(self, session_id: str, owner: str, limit: int) -> list[Message]:
         """The latest messages of the owner's session, oldest first, or 404."""

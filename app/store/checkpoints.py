@@ -17,6 +17,8 @@ class CheckpointRepository(Repository):
     indexes = (
         IndexModel([("task_id", ASCENDING), ("created_at", ASCENDING)], name="task_created"),
         IndexModel([("status", ASCENDING), ("deadline", ASCENDING)], name="status_deadline"),
+        # The review queue by status, oldest or newest first.
+        IndexModel([("status", ASCENDING), ("created_at", ASCENDING)], name="status_created"),
     )
 
     async def create(self, checkpoint: Checkpoint) -> None:
@@ -31,10 +33,13 @@ class CheckpointRepository(Repository):
         cursor = self._collection.find({"task_id": task_id}).sort([("created_at", ASCENDING)])
         return [Checkpoint.model_validate(doc) async for doc in cursor]
 
-    async def listing(self, status: CheckpointStatus | None, limit: int) -> list[Checkpoint]:
-        """Checkpoints of every task, newest first, optionally of one status."""
+    async def listing(
+        self, status: CheckpointStatus | None, limit: int, oldest_first: bool = False
+    ) -> list[Checkpoint]:
+        """Checkpoints of every task, newest (or oldest) first, optionally of one status."""
         query: Document = {} if status is None else {"status": status.value}
-        cursor = self._collection.find(query).sort([("created_at", DESCENDING)]).limit(limit)
+        order = ASCENDING if oldest_first else DESCENDING
+        cursor = self._collection.find(query).sort([("created_at", order)]).limit(limit)
         return [Checkpoint.model_validate(doc) async for doc in cursor]
 
     async def decide(

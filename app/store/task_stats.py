@@ -121,9 +121,8 @@ class TaskStatsRepository(Repository):
         attempt spent, and in the minute it finished (the same command).
         """
         inc: Document = {f"status.{task.status.value}": 1, f"status.{from_.value}": -1}
-        day = self._grouped.increment(day_of(task.created_at), inc)
         if not task.status.final:
-            await day
+            await self._grouped.increment(day_of(task.created_at), inc)
             return
         finished_at = task.completed_at or task.updated_at
         latency = (finished_at - task.created_at).total_seconds()
@@ -139,7 +138,10 @@ class TaskStatsRepository(Repository):
             "usage.cost_usd": spent.cost_usd,
         }
         minute = {f"finished.{task.status.value}": 1, f"latency.buckets.{bucket}": 1}
-        await asyncio.gather(day, self._grouped.increment(minute_of(finished_at), minute))
+        await asyncio.gather(
+            self._grouped.increment(day_of(task.created_at), inc),
+            self._grouped.increment(minute_of(finished_at), minute),
+        )
 
     async def queue_sampled(self, at: datetime, length: int) -> None:
         """The queue held `length` messages at `at`: its minute keeps the longest sample."""

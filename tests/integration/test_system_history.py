@@ -57,17 +57,20 @@ def test_minutes_count_submits_finishes_latency_and_the_queue(svc: Service) -> N
         failing = svc.submit(http, BLOG.format(n="failing"))["task_id"]
         assert svc.wait_final(http, failing)["status"] == "failed"
     assert {t["status"] for t in finished} == {"completed"}
+    # A task's counters are written just after its final status: wait for them.
+    expected = {"created": 1, "completed": 3, "failed": 1, "cancelled": 0}
+    fields = tuple(expected)
+
+    def counted() -> dict[str, int]:
+        now = _history(svc)
+        return {f: _total(now, f) - _total(before, f) for f in fields}
+
+    wait_until(lambda: counted() == expected)
     history = _history(svc)
     assert len(history) == 10
     minutes = [m["minute"] for m in history]
     assert minutes == sorted(minutes)
     assert len(set(minutes)) == 10
-    counted = {
-        field: _total(history, field) - _total(before, field)
-        for field in ("created", "completed", "failed", "cancelled")
-    }
-    # (`before` was read once the three were in, so only the failing one is created since.)
-    assert counted == {"created": 1, "completed": 3, "failed": 1, "cancelled": 0}
     with_finishes = [m for m in history if m["completed"] + m["failed"]]
     assert with_finishes
     assert all(m["p95_seconds"] is not None for m in with_finishes)
@@ -78,9 +81,14 @@ def test_minutes_count_submits_finishes_latency_and_the_queue(svc: Service) -> N
         assert http.get("/v1/system/history", params={"minutes": 1441}).status_code == 422
 
 
+def _usage(svc: Service, key: str | None = None) -> Any:
+    with svc.client(key) as http:
+        return http.get("/v1/system/metrics").json()["today"]["usage"]
+
+
 def test_todays_usage_counts_each_attempt_once_across_a_retry(svc: Service) -> None:
     with svc.client() as http, svc.client(svc.admin_key) as admin:
-        before = http.get("/v1/system/metrics").json()["today"]["usage"]
+        before = _usage(svc, svc.admin_key)
         task_id = svc.submit(http, CODE)["task_id"]
         rejected = admin.post(
             f"/v1/admin/checkpoints/{_pending(svc, task_id)}/reject", json={"reason": "again"}
@@ -91,12 +99,20 @@ def test_todays_usage_counts_each_attempt_once_across_a_retry(svc: Service) -> N
         admin.post(f"/v1/admin/checkpoints/{_pending(svc, task_id)}/approve", json={})
         task = svc.wait_final(http, task_id)
         runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
-        after = http.get("/v1/system/metrics").json()["today"]["usage"]
     assert task["status"] == "completed"
     assert {r["attempt"] for r in runs} == {1, 2}
     spent = {key: sum(r["usage"][key] for r in runs) for key in ("input_tokens", "output_tokens")}
     assert spent["input_tokens"] > 0
     assert task["usage"]["input_tokens"] == spent["input_tokens"]
+    # The day's counters are written just after the final status: wait for them.
+    wait_until(
+        lambda: (
+            _usage(svc, svc.admin_key)["input_tokens"] - before["input_tokens"]
+            >= spent["input_tokens"]
+        )
+    )
+    after = _usage(svc, svc.admin_key)
     for key in ("input_tokens", "output_tokens"):
         assert after[key] - before[key] == spent[key], key
     assert after["cost_usd"] - before["cost_usd"] == pytest.approx(task["usage"]["cost_usd"])
+    assert _usage(svc) is None, "every tenant's spending is for admin keys only"

@@ -124,8 +124,16 @@ def test_text_filter_and_an_admin_view_of_every_tenant(service: Service) -> None
             lambda: len(admin.get(session, params={"owner": "other"}).json()["messages"]) == 2
         )
         session_by_user = http.get(session, params={"owner": "other"})
+        foreign = f"/v1/tasks/{mine}"
+        acts_of_another_user = [
+            other.post(f"{foreign}/cancel").status_code,
+            other.post(f"{foreign}/retry").status_code,
+            other.get(f"{foreign}/events").status_code,
+            other.get(f"{foreign}/runs").status_code,
+        ]
         own_session_missing = admin.get(session)
     assert session_by_user.status_code == 403
+    assert acts_of_another_user == [404] * 4
     assert own_session_missing.status_code == 404, "an admin's own sessions by default"
     assert [t["task_id"] for t in own] == [mine], "any case, the caller's only"
     assert mine in {t["task_id"] for t in by_part}

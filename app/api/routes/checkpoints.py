@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query
@@ -34,9 +34,12 @@ async def review_queue(
     services: ServicesDep,
     status: CheckpointStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    order: Annotated[
+        Literal["newest", "oldest"], Query(description="By creation: newest or oldest first.")
+    ] = "newest",
 ) -> CheckpointList:
-    """Checkpoints of every tenant, newest first (admin only)."""
-    found = await services.reads.review_queue(status, limit)
+    """Checkpoints of every tenant, newest first or oldest first (admin only)."""
+    found = await services.reads.review_queue(status, limit, oldest_first=order == "oldest")
     return CheckpointList(items=[CheckpointOut.of(c) for c in found])
 
 

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/v1/system", tags=["system"], responses={401: {"model
 @router.get("/metrics", response_model=SystemMetrics)
 async def system_metrics(caller: Caller, services: ServicesDep) -> SystemMetrics:
     """Queue, today's tasks by status and agent, latency, dependency health, workers online."""
-    return SystemMetrics.of(await services.monitor.snapshot())
+    return SystemMetrics.of(await services.monitor.snapshot(), admin=caller.admin)
 
 
 @router.get("/history", response_model=SystemHistory, responses={503: {"model": ErrorBody}})

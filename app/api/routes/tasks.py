@@ -68,7 +68,13 @@ async def task_filters(
     created_from: FilterDate | None = None,
     created_to: FilterDate | None = None,
     text: Annotated[
-        str | None, Query(min_length=1, max_length=200, description="In the task, any case.")
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]+$",
+            description="A part of the task's text, any case (no control characters).",
+        ),
     ] = None,
 ) -> TaskFilters:
     """The filters a task listing takes."""

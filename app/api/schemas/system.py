@@ -19,7 +19,7 @@ class DependencyHealth(BaseModel):
 
 
 class TaskLatency(BaseModel):
-    count: int = Field(description="Tasks created today that finished (not cancelled).")
+    count: int = Field(description="Tasks created today that finished (any final status).")
     avg_seconds: float | None
     p95_seconds: float | None = Field(description="Interpolated from a latency histogram.")
 
@@ -29,7 +29,10 @@ class TodayStats(BaseModel):
     by_status: dict[str, int] = Field(description="Tasks created today, by current status.")
     per_agent: dict[str, int] = Field(description="Finished tasks created today, by agent.")
     latency: TaskLatency
-    usage: Usage = Field(description="Tokens and cost of today's tasks' finished attempts.")
+    usage: Usage | None = Field(
+        description="Tokens and cost of today's tasks' finished attempts, every tenant's: for "
+        "admin keys only (null for others)."
+    )
 
 
 class WorkerInfo(BaseModel):
@@ -60,7 +63,7 @@ class SystemMetrics(BaseModel):
     generated_at: datetime
 
     @classmethod
-    def of(cls, snapshot: SystemSnapshot) -> SystemMetrics:
+    def of(cls, snapshot: SystemSnapshot, admin: bool) -> SystemMetrics:
         today = snapshot.today
         count = today.latency_count
         return cls(
@@ -74,7 +77,7 @@ class SystemMetrics(BaseModel):
                     avg_seconds=round(today.latency_sum / count, 3) if count else None,
                     p95_seconds=_round(today.latency_quantile(0.95)),
                 ),
-                usage=today.usage,
+                usage=today.usage if admin else None,
             ),
             dependencies={
                 name: DependencyHealth(status=p.status, latency_ms=p.latency_ms, detail=p.detail)

@@ -12,25 +12,36 @@ const PAGES = { overview, tasks, task, session: conversation, approvals, workers
 const $ = (id) => document.getElementById(id);
 let leave = () => {};
 let me = null;
+let shown = 0; // which navigation is current
 
 // #/page, #/tasks/{id}, and a query after "?" (#/tasks?session_id=s) for the page's filters.
+function decoded(part) {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return "";
+  }
+}
+
 function route() {
   const [path, search = ""] = location.hash.replace(/^#\/?/, "").split("?");
   const [name = "overview", ...rest] = path.split("/");
   const params = new URLSearchParams(search);
-  if (name === "tasks" && rest.length) return { page: "task", arg: decodeURIComponent(rest.join("/")), params };
-  if (name === "sessions" && rest.length) return { page: "session", arg: decodeURIComponent(rest.join("/")), params };
+  if (name === "tasks" && rest.length) return { page: "task", arg: decoded(rest.join("/")), params };
+  if (name === "sessions" && rest.length) return { page: "session", arg: decoded(rest.join("/")), params };
   return { page: name in PAGES ? name : "overview", arg: null, params };
 }
 
 async function show() {
   leave();
   leave = () => {};
+  const navigation = ++shown;
   const page = $("page");
   if (!session.key) return signIn();
   if (!me) {
     try {
       me = await api("/v1/me");
+      if (navigation !== shown) return; // a later navigation goes on from here
     } catch (error) {
       if (error instanceof ApiError && error.status === 401) {
         session.clear();
@@ -48,14 +59,20 @@ async function show() {
   for (const item of document.querySelectorAll("#nav a")) {
     item.classList.toggle("active", item.dataset.page === (["task", "session"].includes(name) ? "tasks" : name));
   }
-  replace(page);
+  // Each navigation renders into a box of its own: a page still loading when the next one is
+  // shown writes into its detached box, not over the new page.
+  const box = document.createElement("div");
+  replace(page, box);
   if (name === "approvals" && !me.admin) {
-    return replace(page, failure({ message: "Approvals are for admin keys." }));
+    return replace(box, failure({ message: "Approvals are for admin keys." }));
   }
   try {
-    leave = (await PAGES[name].render(page, { me, arg, params })) ?? (() => {});
+    const cleanup = (await PAGES[name].render(box, { me, arg, params })) ?? (() => {});
+    // Left while it was loading: its timers and streams stop now, not with the tab.
+    if (navigation === shown) leave = cleanup;
+    else cleanup();
   } catch (error) {
-    replace(page, failure(error));
+    replace(box, failure(error));
   }
 }
 

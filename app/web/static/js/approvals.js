@@ -11,7 +11,7 @@ function countdown(deadline) {
   return `${m ? `${m} min ` : ""}${left % 60} s left`;
 }
 
-function review(checkpoint, agents, decided) {
+function review(checkpoint, decided) {
   const payload = checkpoint.payload;
   const draft = payload.draft;
   const routing = payload.routing;
@@ -19,14 +19,16 @@ function review(checkpoint, agents, decided) {
   const edits = {};
   const fields = [];
   if (checkpoint.stage === "routing" && routing) {
+    // The agents the router could choose from, as the checkpoint recorded them.
+    const agents = payload.agents?.length ? payload.agents : [routing.agent_name];
     const agent = h("select", { name: "agent_name" }, agents.map((a) => h("option", { value: a, selected: a === routing.agent_name }, a)));
-    edits.agent_name = () => (agent.value !== routing.agent_name ? agent.value : undefined);
+    edits.agent_name = () => (agent.value && agent.value !== routing.agent_name ? agent.value : undefined);
     fields.push(h("label", {}, "Agent", agent));
   }
   if (checkpoint.stage === "output" && draft) {
     const text = h("textarea", { name: "raw_output", rows: 10 });
     text.value = draft.raw_output;
-    edits.raw_output = () => (text.value !== draft.raw_output ? text.value : undefined);
+    edits.raw_output = () => (text.value.trim() && text.value !== draft.raw_output ? text.value : undefined);
     fields.push(h("label", {}, "Answer (edit to change it)", text));
   }
   const reason = h("input", { name: "reason", placeholder: "Reason to reject", maxlength: 2000 });
@@ -76,10 +78,9 @@ function decidedRow(c) {
   );
 }
 
+const DECIDED = ["approved", "rejected", "expired", "cancelled"];
+
 export async function render(page) {
-  const schema = await api("/openapi.json");
-  const agent = schema.paths["/v1/tasks"].get.parameters.find((p) => p.name === "agent_type");
-  const agents = agent?.schema?.anyOf?.find((s) => s.enum)?.enum ?? [];
   const pending = h("div", { id: "pending" });
   const decided = h("tbody");
   replace(
@@ -93,11 +94,11 @@ export async function render(page) {
   const shown = new Set();
 
   async function load() {
-    const [open, all] = await Promise.all([
-      api("/v1/admin/checkpoints", { query: { status: "pending", limit: 200 } }),
-      api("/v1/admin/checkpoints", { query: { limit: 100 } }),
+    const [open, ...ended] = await Promise.all([
+      api("/v1/admin/checkpoints", { query: { status: "pending", order: "oldest", limit: 200 } }),
+      ...DECIDED.map((status) => api("/v1/admin/checkpoints", { query: { status, limit: 50 } })),
     ]);
-    const waiting = open.items.sort((a, b) => a.created_at.localeCompare(b.created_at));
+    const waiting = open.items;
     // A card being filled in stays as it is; new ones are added, decided ones go.
     const ids = new Set(waiting.map((c) => c.checkpoint_id));
     for (const card of pending.querySelectorAll(".checkpoint")) {
@@ -108,14 +109,15 @@ export async function render(page) {
     }
     for (const c of waiting) {
       if (!shown.has(c.checkpoint_id)) {
-        pending.append(review(c, agents, load));
+        pending.append(review(c, load));
         shown.add(c.checkpoint_id);
       }
     }
     if (!waiting.length) replace(pending, h("p", { class: "muted", id: "none-pending" }, "Nothing waits for a decision."));
     else pending.querySelector("#none-pending")?.remove();
     for (const clock of pending.querySelectorAll(".countdown")) clock.textContent = countdown(clock.dataset.deadline);
-    replace(decided, all.items.filter((c) => c.status !== "pending").map(decidedRow));
+    const latest = ended.flatMap((found) => found.items).sort((a, b) => (b.decided_at ?? "").localeCompare(a.decided_at ?? ""));
+    replace(decided, latest.slice(0, 100).map(decidedRow));
   }
 
   await load();

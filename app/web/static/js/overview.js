@@ -73,8 +73,9 @@ export async function render(page) {
         tile(`tasks today (${today.date})`, total, "tasks-today"),
         tile("average latency", ms(today.latency.avg_seconds), "latency-avg"),
         tile("p95 latency", ms(today.latency.p95_seconds), "latency-p95"),
-        tile("tokens today (in / out)", `${today.usage.input_tokens} / ${today.usage.output_tokens}`, "tokens-today"),
-        tile("cost today", usd(today.usage.cost_usd), "cost-today"),
+        // Spending is every tenant's: the API gives it to admin keys only.
+        today.usage ? tile("tokens today (in / out)", `${today.usage.input_tokens} / ${today.usage.output_tokens}`, "tokens-today") : null,
+        today.usage ? tile("cost today", usd(today.usage.cost_usd), "cost-today") : null,
         tile("workers online", m.workers.online, "workers-online"),
       ),
       h(

@@ -6,7 +6,7 @@ import { badge, failure, h, link, markdown, replace, seconds, usd, when } from "
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 
 function describe(kind, data) {
-  if (kind === "status") return `${data.status}${data.attempt ? ` (attempt ${data.attempt})` : ""}${data.error_type ? `: ${data.error_type}` : ""}`;
+  if (kind === "status") return `${data.status}${data.attempt ? ` (attempt ${data.attempt})` : ""}${data.error?.type ? `: ${data.error.type}` : ""}`;
   const parts = [data.agent_name, data.tool, data.status, data.stage, data.decision].filter(Boolean);
   return parts.join(" · ");
 }
@@ -58,7 +58,11 @@ function place(root) {
   }
 }
 
+const TASK_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export async function render(page, { arg: taskId }) {
+  if (!TASK_ID.test(taskId)) throw new Error(`Not a task id: ${taskId}`);
+  const path = encodeURIComponent(taskId);
   const timeline = h("ol", { class: "timeline", id: "timeline" });
   const summary = h("section", { class: "card", id: "summary" });
   const answer = h("section", { class: "card", id: "answer" });
@@ -74,21 +78,37 @@ export async function render(page, { arg: taskId }) {
     runsBox,
   );
 
-  let refreshing = null;
+  let current = null; // the task as last read
   async function refresh() {
-    const [task, runs] = await Promise.all([api(`/v1/tasks/${taskId}`), api(`/v1/tasks/${taskId}/runs`)]);
+    const [task, runs] = await Promise.all([api(`/v1/tasks/${path}`), api(`/v1/tasks/${path}/runs`)]);
+    current = task;
     show(task, runs.runs);
     return task;
   }
 
-  function later() {
-    // Several events in a burst are one refresh.
-    refreshing ??= refresh().catch((error) => replace(message, failure(error))).finally(() => (refreshing = null));
+  // Events in a burst share a refresh; one that arrives during a refresh gets another after it
+  // (that refresh may have read the task before the event was written).
+  let refreshing = false;
+  let again = false;
+  async function later() {
+    if (refreshing) {
+      again = true;
+      return;
+    }
+    refreshing = true;
+    try {
+      do {
+        again = false;
+        await refresh().catch((error) => replace(message, failure(error)));
+      } while (again);
+    } finally {
+      refreshing = false;
+    }
   }
 
   async function act(action) {
     try {
-      await api(`/v1/tasks/${taskId}/${action}`, { method: "POST" });
+      await api(`/v1/tasks/${path}/${action}`, { method: "POST" });
       replace(message, action === "cancel" ? "Cancel asked." : "Queued again.");
       if (action === "retry") follow(lastEventId);
       later();
@@ -99,7 +119,8 @@ export async function render(page, { arg: taskId }) {
 
   function show(task, runs) {
     const routing = task.routing;
-    const router = runs.find((r) => r.agent_name === "PeerAgent");
+    const routers = runs.filter((r) => r.agent_name === "PeerAgent");
+    const router = routers.filter((r) => r.attempt === task.attempt).at(-1) ?? routers.at(-1);
     replace(
       summary,
       h("div", { class: "row" }, h("span", { id: "task-status" }, badge(task.status)), ` attempt ${task.attempt}`,
@@ -148,7 +169,7 @@ export async function render(page, { arg: taskId }) {
   function follow(after) {
     source?.close();
     source = createEventSource({
-      url: url(`/v1/tasks/${taskId}/events`),
+      url: url(`/v1/tasks/${path}/events`),
       headers: headers(),
       initialLastEventId: after,
       onMessage: ({ event, data, id }) => {
@@ -156,7 +177,8 @@ export async function render(page, { arg: taskId }) {
         const body = JSON.parse(data);
         timeline.append(h("li", { dataset: { kind: event, id } }, h("time", {}, when(body.at)), ` ${event}`, h("span", { class: "muted" }, ` ${describe(event, body)}`)));
         later();
-        if (event === "status" && FINAL.has(body.status)) source.close();
+        // The stream replays earlier attempts too: it is over at the end of the task's attempt.
+        if (event === "status" && FINAL.has(body.status) && body.attempt === current?.attempt) source.close();
       },
     });
   }

@@ -27,7 +27,8 @@ function isoOf(local) {
 export async function render(page, { me, params }) {
   // An admin lists every tenant's tasks, with a tenant column and filter.
   const listing = me.admin ? "/v1/admin/tasks" : "/v1/tasks";
-  const state = { cursors: [null], selected: new Set(), rows: new Map() };
+  const state = { cursors: [null], selected: new Set(), rows: new Map(), applied: {}, sequence: 0 };
+  const pageSize = Math.min(Math.max(Number(params.get("limit")) || 25, 1), 100);
   const message = h("p", { class: "notice", role: "status" });
   const submit = h(
     "form",
@@ -67,21 +68,22 @@ export async function render(page, { me, params }) {
     { class: "bulk" },
     h("button", { type: "button", id: "bulk-cancel", onclick: () => onBulk("cancel") }, "Cancel selected"),
     h("button", { type: "button", id: "bulk-retry", onclick: () => onBulk("retry") }, "Retry selected"),
+    h("span", { class: "muted", id: "selected-count" }),
   );
   const pager = h(
     "div",
     { class: "pager" },
     h("button", { type: "button", id: "first-page", onclick: () => go(0) }, "First page"),
-    h("button", { type: "button", id: "next-page", onclick: () => go(state.cursors.length) }, "Next page"),
+    h("button", { type: "button", id: "next-page", onclick: () => go(shown + 1) }, "Next page"),
   );
   replace(page, h("h1", {}, "Tasks"), submit, message, h("div", { class: "card" }, filters, bulk, table, pager));
   for (const [name, value] of params) if (filters.elements[name]) filters.elements[name].value = value;
+  applyFilters();
 
-  function query(cursor) {
+  // The filters as last applied (the form may hold unapplied edits while the list refreshes).
+  function applyFilters() {
     const form = new FormData(filters);
-    return {
-      limit: 25,
-      cursor,
+    state.applied = {
       status: form.get("status"),
       agent_type: form.get("agent_type"),
       session_id: form.get("session_id").trim(),
@@ -90,11 +92,25 @@ export async function render(page, { me, params }) {
       created_from: isoOf(form.get("created_from")),
       created_to: isoOf(form.get("created_to")),
     };
+    state.cursors = [null];
+    state.selected.clear();
+  }
+
+  function query(cursor) {
+    return { limit: pageSize, cursor, ...state.applied };
+  }
+
+  function counted() {
+    page.querySelector("#selected-count").textContent = state.selected.size ? `${state.selected.size} selected` : "";
   }
 
   function row(task) {
     const box = h("input", { type: "checkbox", "aria-label": `Select ${task.task_id}`, checked: state.selected.has(task.task_id) });
-    box.addEventListener("change", () => (box.checked ? state.selected.add(task.task_id) : state.selected.delete(task.task_id)));
+    box.addEventListener("change", () => {
+      if (box.checked) state.selected.add(task.task_id);
+      else state.selected.delete(task.task_id);
+      counted();
+    });
     const actions = h("td", { class: "actions" });
     if (OPEN.has(task.status)) actions.append(h("button", { type: "button", class: "cancel", onclick: () => act("cancel", [task.task_id]) }, "Cancel"));
     if (ENDED.has(task.status)) actions.append(h("button", { type: "button", class: "retry", onclick: () => act("retry", [task.task_id]) }, "Retry"));
@@ -115,7 +131,12 @@ export async function render(page, { me, params }) {
 
   let shown = 0;
   async function load(index = shown) {
+    // A page exists once the one before it gave its cursor; answers that come back after a
+    // later request (a refresh overtaken by a click) are dropped.
+    if (index >= state.cursors.length) return;
+    const asked = ++state.sequence;
     const found = await api(listing, { query: query(state.cursors[index]) });
+    if (asked !== state.sequence) return;
     shown = index;
     state.cursors.length = index + 1;
     if (found.next_cursor) state.cursors.push(found.next_cursor);
@@ -123,6 +144,7 @@ export async function render(page, { me, params }) {
     pager.querySelector("#next-page").disabled = !found.next_cursor;
     all.checked = found.items.length > 0 && found.items.every((t) => state.selected.has(t.task_id));
     state.rows = new Map(found.items.map((t) => [t.task_id, t]));
+    counted();
   }
 
   async function go(index) {
@@ -148,13 +170,17 @@ export async function render(page, { me, params }) {
   }
 
   all.addEventListener("change", () => {
-    for (const id of state.rows.keys()) (all.checked ? state.selected.add(id) : state.selected.delete(id));
+    for (const id of state.rows.keys()) {
+      if (all.checked) state.selected.add(id);
+      else state.selected.delete(id);
+    }
     for (const box of body.querySelectorAll("input[type=checkbox]")) box.checked = all.checked;
+    counted();
   });
 
   filters.addEventListener("submit", (event) => {
     event.preventDefault();
-    state.cursors = [null];
+    applyFilters();
     go(0);
   });
 

@@ -13,7 +13,7 @@ export async function render(page) {
       "section",
       { class: "card" },
       h("table", { id: "workers-table" },
-        h("thead", {}, h("tr", {}, ["Worker (host:pid)", "Status", "Slots in use", "Tasks held", "Loop lag", "Store idle", "Started", "Last seen"].map((t) => h("th", {}, t)))),
+        h("thead", {}, h("tr", {}, ["Host", "PID", "Status", "Slots in use", "Tasks held", "Loop lag", "Store idle", "Started", "Last seen"].map((t) => h("th", {}, t)))),
         body),
     ),
   );
@@ -27,7 +27,8 @@ export async function render(page) {
             h(
               "tr",
               { dataset: { workerId: w.worker_id } },
-              h("td", {}, w.worker_id),
+              h("td", { class: "host" }, w.worker_id.slice(0, w.worker_id.lastIndexOf(":"))),
+              h("td", { class: "pid number" }, w.worker_id.slice(w.worker_id.lastIndexOf(":") + 1)),
               h("td", {}, badge(w.status), w.stalled_reason ? ` ${w.stalled_reason}` : ""),
               h("td", {}, h("meter", { min: 0, max: w.concurrency, value: w.slots_busy }), ` ${w.slots_busy} / ${w.concurrency}`),
               h("td", { class: "number" }, w.in_flight),
@@ -37,7 +38,7 @@ export async function render(page) {
               h("td", {}, when(w.seen_at)),
             ),
           )
-        : h("tr", {}, h("td", { colspan: 8 }, "No worker is online.")),
+        : h("tr", {}, h("td", { colspan: 9 }, "No worker is online.")),
     );
   }
 

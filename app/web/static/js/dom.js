@@ -8,7 +8,9 @@ export function h(tag, attributes = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith("on") && typeof value === "function") {
+    if (name.startsWith("on")) {
+      // Handlers are functions; a string here would be inline script (the CSP refuses it anyway).
+      if (typeof value !== "function") throw new TypeError(`${name} must be a function`);
       node.addEventListener(name.slice(2), value);
     } else if (name === "dataset") {
       Object.assign(node.dataset, value);

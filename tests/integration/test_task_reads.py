@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from tests.support import Service, wait_until
+from tests.support import Service, wait_until, waiting_task
 
 
 def test_pages_filters_and_owner_isolation(service: Service) -> None:
@@ -149,3 +149,30 @@ def test_text_filter_and_an_admin_view_of_every_tenant(service: Service) -> None
     assert read_by_admin.json()["owner"] == "other"
     assert runs_by_admin.status_code == 200
     assert read_by_user.status_code == 404
+
+
+def test_a_text_filter_with_a_control_character_is_refused(service: Service) -> None:
+    with service.client() as http:
+        refused = http.get("/v1/tasks", params={"text": "tea\x00"})
+    assert refused.status_code == 422
+    assert refused.json()["detail"][0]["loc"] == ["query", "text"]
+
+
+def test_the_review_queue_oldest_first(service: Service) -> None:
+    """Checkpoints waiting longest come first with order=oldest, newest first by default."""
+    now = datetime.now(UTC)
+    waiting = [waiting_task("dev", n) for n in range(3)]
+    for hours, (task, checkpoint) in zip((3, 2, 1), waiting, strict=True):
+        task["created_at"] = checkpoint["created_at"] = now - timedelta(hours=24 + hours)
+    service.db.tasks.insert_many([task for task, _ in waiting])
+    service.db.checkpoints.insert_many([checkpoint for _, checkpoint in waiting])
+    ids = [str(checkpoint["_id"]) for _, checkpoint in waiting]
+    with service.client(service.admin_key) as admin:
+        pending = {"status": "pending", "limit": 200}
+        oldest = admin.get("/v1/admin/checkpoints", params={**pending, "order": "oldest"})
+        newest = admin.get("/v1/admin/checkpoints", params=pending)
+        for checkpoint_id in ids:  # decided, so no other test meets them
+            admin.post(f"/v1/admin/checkpoints/{checkpoint_id}/reject", json={"reason": "test"})
+    assert [c["checkpoint_id"] for c in oldest.json()["items"][:3]] == ids
+    listed = [c["checkpoint_id"] for c in newest.json()["items"]]
+    assert listed[-3:] == list(reversed(ids))

@@ -43,6 +43,7 @@ async function show() {
       me = await api("/v1/me");
       if (navigation !== shown) return; // a later navigation goes on from here
     } catch (error) {
+      if (navigation !== shown) return;
       if (error instanceof ApiError && error.status === 401) {
         session.clear();
         return signIn(error.message);
@@ -77,6 +78,7 @@ async function show() {
 }
 
 function signIn(message = "") {
+  shown++; // a page still loading is not installed once signed out
   me = null;
   $("nav").hidden = true;
   $("sign-out").hidden = true;

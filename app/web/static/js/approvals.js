@@ -44,7 +44,7 @@ function review(checkpoint, decided) {
     }
     try {
       await api(`/v1/admin/checkpoints/${checkpoint.checkpoint_id}/${action}`, { method: "POST", body });
-      decided();
+      await decided();
     } catch (error) {
       replace(message, failure(error));
     }
@@ -91,13 +91,19 @@ export async function render(page) {
     h("section", { class: "card" }, h("h2", {}, "Decided"),
       h("table", { id: "decided" }, h("thead", {}, h("tr", {}, ["Decided", "Task", "Stage", "Decision", "By", "Comment", "Edits"].map((t) => h("th", {}, t)))), decided)),
   );
+  const notice = h("p", { class: "notice", role: "status" });
+  pending.before(notice);
   const shown = new Set();
+  let sequence = 0;
 
   async function load() {
+    const asked = ++sequence;
     const [open, ...ended] = await Promise.all([
       api("/v1/admin/checkpoints", { query: { status: "pending", order: "oldest", limit: 200 } }),
-      ...DECIDED.map((status) => api("/v1/admin/checkpoints", { query: { status, limit: 50 } })),
+      ...DECIDED.map((status) => api("/v1/admin/checkpoints", { query: { status, limit: 100 } })),
     ]);
+    if (asked !== sequence) return; // a later load (after a decision) has the newer state
+    replace(notice);
     const waiting = open.items;
     // A card being filled in stays as it is; new ones are added, decided ones go.
     const ids = new Set(waiting.map((c) => c.checkpoint_id));
@@ -109,7 +115,7 @@ export async function render(page) {
     }
     for (const c of waiting) {
       if (!shown.has(c.checkpoint_id)) {
-        pending.append(review(c, load));
+        pending.append(review(c, reload));
         shown.add(c.checkpoint_id);
       }
     }
@@ -120,7 +126,8 @@ export async function render(page) {
     replace(decided, latest.slice(0, 100).map(decidedRow));
   }
 
+  const reload = () => load().catch((error) => replace(notice, failure(error)));
   await load();
-  const timer = setInterval(() => load().catch((error) => replace(pending, failure(error))), REFRESH_MS);
+  const timer = setInterval(reload, REFRESH_MS);
   return () => clearInterval(timer);
 }

@@ -178,7 +178,7 @@ export async function render(page, { arg: taskId }) {
         timeline.append(h("li", { dataset: { kind: event, id } }, h("time", {}, when(body.at)), ` ${event}`, h("span", { class: "muted" }, ` ${describe(event, body)}`)));
         later();
         // The stream replays earlier attempts too: it is over at the end of the task's attempt.
-        if (event === "status" && FINAL.has(body.status) && body.attempt === current?.attempt) source.close();
+        if (event === "status" && FINAL.has(body.status) && body.attempt >= (current?.attempt ?? 0)) source.close();
       },
     });
   }

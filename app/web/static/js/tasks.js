@@ -28,7 +28,10 @@ export async function render(page, { me, params }) {
   // An admin lists every tenant's tasks, with a tenant column and filter.
   const listing = me.admin ? "/v1/admin/tasks" : "/v1/tasks";
   const state = { cursors: [null], selected: new Set(), rows: new Map(), applied: {}, sequence: 0 };
-  const pageSize = Math.min(Math.max(Number(params.get("limit")) || 25, 1), 100);
+  const pageSize = Math.min(Math.max(Number.parseInt(params.get("limit") ?? "", 10) || 25, 1), 100);
+  let shown = 0; // the page on screen
+  let wanted = 0; // the page last asked for: what the timer refreshes
+  let loading = false;
   const message = h("p", { class: "notice", role: "status" });
   const submit = h(
     "form",
@@ -77,7 +80,10 @@ export async function render(page, { me, params }) {
     h("button", { type: "button", id: "next-page", onclick: () => go(shown + 1) }, "Next page"),
   );
   replace(page, h("h1", {}, "Tasks"), submit, message, h("div", { class: "card" }, filters, bulk, table, pager));
-  for (const [name, value] of params) if (filters.elements[name]) filters.elements[name].value = value;
+  for (const [name, value] of params) {
+    const field = filters.elements.namedItem(name);
+    if (field instanceof HTMLInputElement || field instanceof HTMLSelectElement) field.value = value;
+  }
   applyFilters();
 
   // The filters as last applied (the form may hold unapplied edits while the list refreshes).
@@ -94,6 +100,7 @@ export async function render(page, { me, params }) {
     };
     state.cursors = [null];
     state.selected.clear();
+    shown = wanted = 0;
   }
 
   function query(cursor) {
@@ -129,13 +136,19 @@ export async function render(page, { me, params }) {
     );
   }
 
-  let shown = 0;
-  async function load(index = shown) {
-    // A page exists once the one before it gave its cursor; answers that come back after a
-    // later request (a refresh overtaken by a click) are dropped.
+  async function load(index) {
+    // A page exists once the one before it gave its cursor; an answer that comes back after a
+    // later request's is dropped.
     if (index >= state.cursors.length) return;
+    wanted = index;
     const asked = ++state.sequence;
-    const found = await api(listing, { query: query(state.cursors[index]) });
+    loading = true;
+    let found;
+    try {
+      found = await api(listing, { query: query(state.cursors[index]) });
+    } finally {
+      if (asked === state.sequence) loading = false;
+    }
     if (asked !== state.sequence) return;
     shown = index;
     state.cursors.length = index + 1;
@@ -161,7 +174,7 @@ export async function render(page, { me, params }) {
     const verb = action === "cancel" ? "Cancelled" : "Retried";
     replace(message, `${verb} ${ids.length - failed.length} of ${ids.length}.`, failed.map((o) => ` ${o.reason.message}`));
     for (const id of ids) state.selected.delete(id);
-    await go(shown);
+    await go(wanted);
   }
 
   function onBulk(action) {
@@ -201,6 +214,7 @@ export async function render(page, { me, params }) {
   });
 
   await load(0);
-  const timer = setInterval(() => go(shown), REFRESH_MS);
+  // A refresh never overtakes a page the user asked for: it waits for it, then refreshes it.
+  const timer = setInterval(() => loading || go(wanted), REFRESH_MS);
   return () => clearInterval(timer);
 }

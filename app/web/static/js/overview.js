@@ -40,7 +40,8 @@ function chart(spec, holder) {
       height: 160,
       legend: { show: false },
       cursor: { show: true },
-      series: [{}, { label: spec.title, stroke: spec.color, width: 2, spanGaps: false, points: { show: false } }],
+      // Points as well as lines: a minute with a value between two without one is still seen.
+      series: [{}, { label: spec.title, stroke: spec.color, width: 2, spanGaps: false, points: { show: true, size: 4, fill: spec.color } }],
       axes: [{}, { size: 44 }],
       scales: { y: { range: (u, min, max) => [0, Math.max(max ?? 0, 1)] } },
     },

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 from dataclasses import dataclass
 from typing import Annotated
+from uuid import UUID
 
 from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
@@ -87,3 +88,12 @@ async def require_admin(caller: Caller) -> Principal:
 
 
 Admin = Annotated[Principal, Depends(require_admin)]
+
+
+async def task_owner(task_id: UUID, caller: Caller, services: ServicesDep) -> str:
+    """The owner the caller reads and acts on the path's task as: its own key, or for an admin
+    the task's owner (TaskReads.acting_owner)."""
+    return await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+
+
+TaskOwner = Annotated[str, Depends(task_owner)]

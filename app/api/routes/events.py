@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from app.api.deps import Caller, ServicesDep
+from app.api.deps import ServicesDep, TaskOwner
 from app.api.schemas import ErrorBody
 from app.dispatch.reads import TaskReads
 
@@ -30,7 +30,7 @@ MAX_EVENT_ID = 2**63 - 1
 )
 async def task_events(
     task_id: UUID,
-    caller: Caller,
+    owner: TaskOwner,
     services: ServicesDep,
     # An event id is a position in the task's event list: MongoDB's 64-bit integers bound it.
     last_event_id: Annotated[
@@ -45,7 +45,6 @@ async def task_events(
     Stored events first (a late client gets the whole history), then live ones; reconnect with
     `Last-Event-ID` to get exactly what was missed. The stream ends after the final status.
     """
-    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     task = await services.reads.task(str(task_id), owner)
     start = last_event_id if last_event_id is not None else after or 0
     return EventSourceResponse(_stream(services.reads, task.task_id, start), ping=15)

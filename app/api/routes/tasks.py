@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.agents.registry import agent_names
-from app.api.deps import Admin, Caller, ServicesDep
+from app.api.deps import Admin, Caller, ServicesDep, TaskOwner
 from app.api.schemas import (
     SESSION_ID_PATTERN,
     AgentRunOut,
@@ -127,16 +127,14 @@ async def list_every_tenants_tasks(
 
 
 @router.get("/{task_id}", response_model=TaskOut, responses={404: {"model": ErrorBody}})
-async def get_task(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskOut:
+async def get_task(task_id: UUID, owner: TaskOwner, services: ServicesDep) -> TaskOut:
     """One task with its routing, result or error, and usage."""
-    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     return TaskOut.of(await services.reads.task(str(task_id), owner))
 
 
 @router.get("/{task_id}/runs", response_model=TaskRuns, responses={404: {"model": ErrorBody}})
-async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) -> TaskRuns:
+async def get_task_runs(task_id: UUID, owner: TaskOwner, services: ServicesDep) -> TaskRuns:
     """The router and agent runs of every attempt, each with its tool and LLM calls."""
-    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     task, runs = await services.reads.runs(str(task_id), owner)
     return TaskRuns(task_id=task.task_id, runs=[AgentRunOut.of(run) for run in runs])
 
@@ -147,10 +145,9 @@ async def get_task_runs(task_id: UUID, caller: Caller, services: ServicesDep) ->
     responses={202: {"model": TaskOut}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def cancel(
-    task_id: UUID, caller: Caller, services: ServicesDep, response: Response
+    task_id: UUID, owner: TaskOwner, services: ServicesDep, response: Response
 ) -> TaskOut:
     """200 with the cancelled task, or 202 while its worker stops at the next step."""
-    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     task = await cancel_task(services.store, str(task_id), owner)
     if task.status is not TaskStatus.CANCELLED:
         response.status_code = status.HTTP_202_ACCEPTED
@@ -163,9 +160,10 @@ async def cancel(
     response_model=TaskOut,
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
-async def retry(task_id: UUID, caller: Caller, services: ServicesDep, request: Request) -> TaskOut:
+async def retry(
+    task_id: UUID, owner: TaskOwner, services: ServicesDep, request: Request
+) -> TaskOut:
     """Queue a failed or cancelled task again as a new attempt; its history is kept."""
-    owner = await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
     task = await retry_task(
         services.store, services.dispatcher, str(task_id), owner, request.state.request_id
     )

@@ -82,6 +82,20 @@ class Service:
             if any(marker in str(m.get("content")) for m in r["messages"])
         ]
 
+    def pending_checkpoint(self, task_id: str, timeout: float = 30) -> dict[str, Any]:
+        """Wait until the task waits at a checkpoint; that checkpoint (there is exactly one)."""
+        with self.client() as http:
+            url = f"/v1/tasks/{task_id}"
+            wait_until(
+                lambda: http.get(url).json()["status"] == "awaiting_approval", timeout=timeout
+            )
+            [pending] = [
+                c
+                for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
+                if c["status"] == "pending"
+            ]
+            return dict(pending)
+
     def process(self, name: str) -> ManagedProcess:
         """The running process started under name (redis, mongo, api, worker1...)."""
         [found] = [p for p in self.topology.processes if p.name == name and not p.stopped]

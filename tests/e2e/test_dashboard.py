@@ -123,17 +123,6 @@ def _task(svc: Service, task_id: str, key: str | None = None) -> dict[str, Any]:
         return body
 
 
-def _pending_checkpoint(svc: Service, task_id: str) -> dict[str, Any]:
-    with svc.client() as http:
-        wait_until(lambda: _task(svc, task_id)["status"] == "awaiting_approval", timeout=30)
-        [pending] = [
-            c
-            for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
-            if c["status"] == "pending"
-        ]
-        return pending
-
-
 def test_a_user_submits_from_the_form_and_watches_it_complete_without_a_reload(
     dash: Dashboard, svc: Service
 ) -> None:
@@ -188,7 +177,7 @@ def test_a_code_task_shows_highlighted_python(dash: Dashboard, svc: Service) -> 
     text = f"{CODE} {_nonce()}"
     with svc.client() as http, svc.client(svc.admin_key) as admin:
         task_id = svc.submit(http, text)["task_id"]
-        checkpoint = _pending_checkpoint(svc, task_id)
+        checkpoint = svc.pending_checkpoint(task_id)
         admin.post(f"/v1/admin/checkpoints/{checkpoint['checkpoint_id']}/approve", json={})
         assert svc.wait_final(http, task_id)["status"] == "completed"
     dash.sign_in(svc.api_key)
@@ -208,8 +197,8 @@ def test_an_admin_approves_with_an_edit_and_rejects_with_a_reason(
     with svc.client() as http:
         edited_id = svc.submit(http, f"{CODE} {_nonce()}")["task_id"]
         rejected_id = svc.submit(http, f"{CODE} {_nonce()}")["task_id"]
-    edited_cp = _pending_checkpoint(svc, edited_id)
-    rejected_cp = _pending_checkpoint(svc, rejected_id)
+    edited_cp = svc.pending_checkpoint(edited_id)
+    rejected_cp = svc.pending_checkpoint(rejected_id)
     dash.sign_in(svc.admin_key)
     dash.open("#/approvals")
     page = dash.page
@@ -335,7 +324,7 @@ def test_an_admin_confirms_a_routing_decision_with_another_agent(
     svc.openai("/_standin/confidence", {"value": 0.7, "count": 1})  # below 0.9: confirm
     with svc.client() as http:
         task_id = svc.submit(http, f"{CODE} {_nonce()}")["task_id"]
-        checkpoint = _pending_checkpoint(svc, task_id)
+        checkpoint = svc.pending_checkpoint(task_id)
     assert checkpoint["stage"] == "routing"
     dash.sign_in(svc.admin_key)
     dash.open("#/approvals")

@@ -51,14 +51,7 @@ def _paused(
 ) -> tuple[str, dict[str, Any]]:
     """Submit and wait until the task waits at a checkpoint; return it with that checkpoint."""
     task_id = svc.submit(http, text, **extra)["task_id"]
-    wait_until(lambda: _status(http, task_id) == "awaiting_approval", timeout=20)
-    pending = [
-        c
-        for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
-        if c["status"] == "pending"
-    ]
-    assert len(pending) == 1
-    return task_id, pending[0]
+    return task_id, svc.pending_checkpoint(task_id, timeout=20)
 
 
 def _worker_that_paused(svc: Service, task_id: str) -> Any:

@@ -32,17 +32,6 @@ def _total(history: list[dict[str, Any]], field: str) -> int:
     return sum(minute[field] for minute in history)
 
 
-def _pending(svc: Service, task_id: str) -> str:
-    with svc.client() as http:
-        wait_until(lambda: http.get(f"/v1/tasks/{task_id}").json()["status"] == "awaiting_approval")
-        [checkpoint] = [
-            c
-            for c in http.get(f"/v1/tasks/{task_id}/checkpoints").json()["items"]
-            if c["status"] == "pending"
-        ]
-        return str(checkpoint["checkpoint_id"])
-
-
 def test_minutes_count_submits_finishes_latency_and_the_queue(svc: Service) -> None:
     with svc.client() as http:
         [worker] = svc.workers
@@ -91,12 +80,16 @@ def test_todays_usage_counts_each_attempt_once_across_a_retry(svc: Service) -> N
         before = _usage(svc, svc.admin_key)
         task_id = svc.submit(http, CODE)["task_id"]
         rejected = admin.post(
-            f"/v1/admin/checkpoints/{_pending(svc, task_id)}/reject", json={"reason": "again"}
+            f"/v1/admin/checkpoints/{svc.pending_checkpoint(task_id)['checkpoint_id']}/reject",
+            json={"reason": "again"},
         )
         assert rejected.status_code == 200
         assert svc.wait_final(http, task_id)["status"] == "failed"
         assert http.post(f"/v1/tasks/{task_id}/retry").status_code == 202
-        admin.post(f"/v1/admin/checkpoints/{_pending(svc, task_id)}/approve", json={})
+        admin.post(
+            f"/v1/admin/checkpoints/{svc.pending_checkpoint(task_id)['checkpoint_id']}/approve",
+            json={},
+        )
         task = svc.wait_final(http, task_id)
         runs = http.get(f"/v1/tasks/{task_id}/runs").json()["runs"]
     assert task["status"] == "completed"

@@ -1,6 +1,6 @@
 // Approvals (admin keys): pending checkpoints oldest first, decided ones with who, when and why.
 import { api } from "./api.js";
-import { badge, failure, h, markdown, replace, when } from "./dom.js";
+import { badge, failure, h, json, markdown, replace, when } from "./dom.js";
 
 const REFRESH_MS = 3000;
 
@@ -74,7 +74,7 @@ function decidedRow(c) {
     h("td", {}, badge(c.status)),
     h("td", {}, c.decided_by ?? "—"),
     h("td", {}, c.comment ?? ""),
-    h("td", {}, c.edits ? h("details", {}, h("summary", {}, Object.keys(c.edits).join(", ")), h("pre", { class: "json" }, JSON.stringify(c.edits, null, 2))) : ""),
+    h("td", {}, c.edits ? h("details", {}, h("summary", {}, Object.keys(c.edits).join(", ")), json(c.edits)) : ""),
   );
 }
 

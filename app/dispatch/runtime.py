@@ -90,6 +90,7 @@ class WorkerRuntime:
             redis=open_sync_redis(self.settings),
             namespace=self.settings.redis_namespace,
             stall_seconds=self.settings.worker.stall_seconds,
+            heartbeat_file=self.settings.worker.heartbeat_file,
         )
         self._watchdog.start()
         log.info("worker_runtime_started", worker_id=self.worker_id)

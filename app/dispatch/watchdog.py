@@ -15,12 +15,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import structlog
 from redis import Redis as SyncRedis
 from redis.exceptions import RedisError
 
-from app.dispatch.workers import BEAT_SECONDS, announce, withdraw
+from app.dispatch.workers import BEAT_SECONDS, announce, withdraw, write_heartbeat_file
 from app.domain.models import utcnow
 from app.observability.metrics import WORKER_LOOP_LAG, WORKER_SLOTS_BUSY, WORKERS_STALLED
 
@@ -58,6 +59,7 @@ class Watchdog:
         redis: SyncRedis,
         namespace: str,
         stall_seconds: float,
+        heartbeat_file: Path | None = None,
     ) -> None:
         self._loop = loop
         self._gauges = gauges
@@ -66,6 +68,7 @@ class Watchdog:
         self._stall_seconds = stall_seconds
         self._redis = redis  # closed by stop()
         self._namespace = namespace
+        self._heartbeat_file = heartbeat_file
         self._started_at = utcnow().isoformat()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="watchdog", daemon=True)
@@ -150,6 +153,11 @@ class Watchdog:
             "started_at": self._started_at,
             "seen_at": utcnow().isoformat(),
         }
+        if self._heartbeat_file is not None:
+            try:
+                write_heartbeat_file(self._heartbeat_file, info)
+            except OSError as exc:
+                log.warning("worker_heartbeat_file_failed", error=str(exc))
         try:
             announce(self._redis, self._namespace, self._worker_id, info)
         except (RedisError, OSError) as exc:

@@ -7,6 +7,9 @@ worker whose event loop is stuck still says so; the API reads them.
 from __future__ import annotations
 
 import json
+import os
+import time
+from pathlib import Path
 from typing import Any
 
 from redis import Redis as SyncRedis
@@ -30,6 +33,27 @@ def announce(redis: SyncRedis, namespace: str, worker_id: str, info: dict[str, A
 def withdraw(redis: SyncRedis, namespace: str, worker_id: str) -> None:
     """Remove this worker's heartbeat (it is stopping)."""
     redis.delete(heartbeat_prefix(namespace) + worker_id)
+
+
+def write_heartbeat_file(path: Path, info: dict[str, Any]) -> None:
+    """Write the heartbeat to a local file too, whole or not at all (a reader never sees half)."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.write_text(json.dumps(info))
+    partial.replace(path)
+
+
+def read_heartbeat_file(path: Path) -> str | None:
+    """Why the worker writing `path` is unhealthy, or None when its last beat is fresh and ok."""
+    try:
+        age = time.time() - path.stat().st_mtime
+        info = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        return f"no heartbeat in {path}: {exc}"
+    if age > TTL_SECONDS:
+        return f"the last heartbeat is {age:.0f}s old (more than {TTL_SECONDS}s)"
+    if info.get("status") != "ok":
+        return f"the worker reports {info.get('status')}: {info.get('stalled_reason')}"
+    return None
 
 
 async def online(redis: Redis, namespace: str, limit: int = 1000) -> list[dict[str, Any]]:

@@ -8,6 +8,7 @@ Label values are bounded: route templates, agent and tool names, configured mode
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -18,6 +19,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
     multiprocess,
+    start_http_server,
 )
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
@@ -185,3 +187,16 @@ def mark_process_dead() -> None:
     """Drop this process's live gauges from the aggregate (call when it exits)."""
     if os.environ.get(MULTIPROC_ENV):
         multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
+
+
+def serve_own(port: int) -> Callable[[], None]:
+    """Serve this process's own samples at /metrics on `port` (all interfaces), beside any
+    multiprocess aggregate; returns what stops the server."""
+    server, thread = start_http_server(port, registry=REGISTRY)
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+    return stop

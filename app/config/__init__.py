@@ -1,5 +1,6 @@
 """One Settings object, grouped, read from the environment and `.env` (12-factor)."""
 
+from app.config.errors import ConfigurationError
 from app.config.groups import (
     DEFAULT_PRICES,
     AgentSettings,
@@ -16,7 +17,6 @@ from app.config.groups import (
 )
 from app.config.keys import ApiKey, KeyRole, parse_api_keys
 from app.config.settings import (
-    ConfigurationError,
     Settings,
     describe_error,
     get_settings,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import (
@@ -13,9 +14,10 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from app.config.keys import ApiKey, parse_api_keys
+from app.config.parameter_store import ParameterStoreSettings
 
 ENV_FILE = ".env"
 
@@ -32,7 +34,7 @@ def _comma_list(value: object) -> object:
     return value
 
 
-class _Group(BaseSettings):
+class _Group(ParameterStoreSettings):
     model_config = SettingsConfigDict(
         env_file=ENV_FILE,
         extra="ignore",
@@ -237,6 +239,11 @@ class WorkerSettings(_Group):
     # Celery's task events (-E): what Flower and `celery events` show of tasks. Off by
     # default, as in Celery: three more publishes per task.
     send_task_events: bool = _env("WORKER_SEND_TASK_EVENTS", False)
+    # This process's own /metrics (when set), for Prometheus to scrape each worker where no
+    # PROMETHEUS_MULTIPROC_DIR is shared with the API (containers, other hosts).
+    metrics_port: Annotated[int | None, Field(ge=1, le=65535)] = _env("WORKER_METRICS_PORT")
+    # The watchdog also writes its heartbeat here (when set): `python -m worker.healthcheck`.
+    heartbeat_file: Path | None = _env("WORKER_HEARTBEAT_FILE")
 
     @property
     def lease_renew_seconds(self) -> float:
@@ -259,6 +266,14 @@ class ObservabilitySettings(_Group):
     probe_slow_seconds: Annotated[float, Field(gt=0)] = _env("PROBE_SLOW_SECONDS", 1.0)
     # The API samples the queue's length this often for the per-minute history (longest kept).
     queue_sample_seconds: Annotated[float, Field(gt=0)] = _env("QUEUE_SAMPLE_SECONDS", 10.0)
+    # Errors go to Sentry only when a DSN is set; unset, no Sentry client is created at all.
+    sentry_dsn: SecretStr | None = _env("SENTRY_DSN")
+    # Unset: ENVIRONMENT, and agent-orchestrator@<the package's version> (app/config/reporting.py).
+    sentry_environment: str | None = _env("SENTRY_ENVIRONMENT")
+    sentry_release: str | None = _env("SENTRY_RELEASE")
+    sentry_traces_sample_rate: Annotated[float, Field(ge=0, le=1)] = _env(
+        "SENTRY_TRACES_SAMPLE_RATE", 0.0
+    )
 
 
 class AgentSettings(_Group):

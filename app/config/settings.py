@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from functools import lru_cache
 
@@ -13,6 +14,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.config.errors import ConfigurationError
 from app.config.groups import (
     ENV_FILE,
     AgentSettings,
@@ -26,7 +28,11 @@ from app.config.groups import (
     SecuritySettings,
     WorkerSettings,
 )
-from app.domain.errors import OrchestratorError
+from app.config.parameter_store import (
+    PATH_VARIABLE,
+    parameters_below_environment,
+    read_parameters,
+)
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "placeholder", "dev", "test"}
 
@@ -102,12 +108,6 @@ class Settings(BaseSettings):
         return self.worker.task_timeout_seconds + store_calls
 
 
-class ConfigurationError(OrchestratorError):
-    """A setting is missing or malformed; the message names the variable."""
-
-    code = "CONFIGURATION_ERROR"
-
-
 def _required(value: str | None, name: str) -> str:
     if value is None:
         raise ConfigurationError(f"configuration error: {name} is not set")
@@ -124,9 +124,13 @@ def describe_error(exc: ValidationError) -> str:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """The process-wide settings, read once."""
+    """The process-wide settings, read once: the environment and `.env` over the parameters
+    under SSM_PARAMETER_PATH (when set) over the defaults."""
+    path = os.environ.get(PATH_VARIABLE)
+    parameters = read_parameters(path) if path else {}
     try:
-        return Settings()
+        with parameters_below_environment(parameters):
+            return Settings()
     except ValidationError as exc:
         raise ConfigurationError(describe_error(exc)) from None
 

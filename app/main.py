@@ -27,6 +27,7 @@ from app.api.routes import (
     tasks,
 )
 from app.config import Settings, load_settings_or_exit
+from app.config.reporting import sentry_options
 from app.dispatch.background import GRACE_SECONDS, BackgroundJobs, bounded, index_creation
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
@@ -37,6 +38,7 @@ from app.dispatch.reconciler import Reconciler
 from app.dispatch.redis_clients import open_broker, open_redis
 from app.observability.logging import configure_logging
 from app.observability.metrics import mark_process_dead
+from app.observability.sentry import init_sentry
 from app.store import open_store
 from app.tasks import TaskLifecycle
 from app.web import install_dashboard
@@ -46,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """The API application; settings are read from the environment when not given."""
     settings = settings or load_settings_or_exit()
     configure_logging(settings.app.log_level)
+    init_sentry("api", **sentry_options(settings))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

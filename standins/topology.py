@@ -171,14 +171,20 @@ class Topology:
         return self._track(proc)
 
     def start_worker(
-        self, name: str = "worker1", concurrency: int | None = None, *, log_to_file: bool = True
+        self,
+        name: str = "worker1",
+        concurrency: int | None = None,
+        *,
+        log_to_file: bool = True,
+        celery_app: str = "worker.celery_app:celery_app",
     ) -> ManagedProcess:
-        """A Celery worker process (threads pool feeding one asyncio loop)."""
+        """A Celery worker process (threads pool feeding one asyncio loop); a test may give
+        a Celery app of its own that wraps the service's (one more agent, say)."""
         env = dict(self.env)
         if concurrency is not None:
             env["WORKER_CONCURRENCY"] = str(concurrency)
         argv = [
-            sys.executable, "-m", "celery", "-A", "worker.celery_app:celery_app", "worker",
+            sys.executable, "-m", "celery", "-A", celery_app, "worker",
             "--hostname", f"{name}@%h", "--loglevel", "INFO", "--without-gossip",
             "--without-mingle",
         ]  # fmt: skip

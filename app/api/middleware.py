@@ -11,6 +11,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability.metrics import HTTP_DURATION, HTTP_REQUESTS
+from app.observability.sentry import tag_request
 
 log = structlog.get_logger("app.api.access")
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,128}$")
@@ -31,6 +32,7 @@ class RequestContextMiddleware:
         given = headers.get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _SAFE_ID.match(given) else uuid.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
+        tag_request(request_id)
 
         status = 500
         started = time.perf_counter()

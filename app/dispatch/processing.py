@@ -27,6 +27,7 @@ from app.domain.models import (
     TaskStatus,
     Usage,
 )
+from app.observability.sentry import report_exception
 from app.store import EventBuffer, uninterrupted
 from app.store.graph_state import NEW_THREAD, HeldSaves
 
@@ -145,6 +146,7 @@ async def _process(task_id: str, deps: WorkerDeps) -> Outcome:
         )
     except Exception as exc:
         log.exception("task_crashed")
+        report_exception(exc)  # the task fails as INTERNAL_ERROR: Celery never sees the crash
         crash = error_record(exc)
         return await _fail(deps, attempt, crash.type, crash.message)
     finally:

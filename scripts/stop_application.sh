@@ -12,14 +12,17 @@ STOP_WORKER_SECONDS="${STOP_WORKER_SECONDS:-45}"
 STOP_API_SECONDS="${STOP_API_SECONDS:-25}"
 
 drain() {
-  local role="$1" seconds="$2" ids
-  mapfile -t ids < <(containers "$role" running)
-  if ((${#ids[@]} == 0)); then
+  local role="$1" seconds="$2" found ids
+  # Not inside mapfile's process substitution, whose failure set -e would not see.
+  found="$(containers "$role" running)"
+  if [[ -z "$found" ]]; then
     log "no running $role container"
     return 0
   fi
+  mapfile -t ids <<<"$found"
   log "stopping ${#ids[@]} $role container(s), up to ${seconds} s each to finish: ${ids[*]}"
-  docker stop --time "$seconds" "${ids[@]}" >/dev/null
+  # -t: `--time` before Docker 28, `--timeout` since.
+  docker stop -t "$seconds" "${ids[@]}" >/dev/null
 }
 
 drain worker "$STOP_WORKER_SECONDS"

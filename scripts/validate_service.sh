@@ -7,7 +7,9 @@ set -euo pipefail
 # shellcheck source=scripts/deploy_common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/deploy_common.sh"
 
-READY_URL="${READY_URL:-http://127.0.0.1:${API_PORT:-8000}/ready}"
+# The port compose publishes the API on: API_PORT in the operator's .env (8000 without it).
+api_port="$(sed -n 's/^API_PORT=//p' "$APP_DIR/.env" 2>/dev/null | tail -n 1)"
+READY_URL="${READY_URL:-http://127.0.0.1:${api_port:-8000}/ready}"
 ATTEMPTS="${VALIDATE_ATTEMPTS:-30}"
 DELAY="${VALIDATE_DELAY_SECONDS:-2}"
 
@@ -31,14 +33,15 @@ check_api() {
 }
 
 check_workers() {
-  local ids id answer reasons=""
-  mapfile -t ids < <(containers worker running)
-  if ((${#ids[@]} == 0)); then
+  local found ids id answer reasons=""
+  found="$(containers worker running)"
+  if [[ -z "$found" ]]; then
     worker_problem="no worker container is running"
     return
   fi
+  mapfile -t ids <<<"$found"
   for id in "${ids[@]}"; do
-    if answer="$(docker exec "$id" python -m worker.healthcheck 2>&1)"; then
+    if answer="$(timeout 10 docker exec "$id" python -m worker.healthcheck 2>&1)"; then
       worker_problem=""
       return
     fi

@@ -87,7 +87,7 @@ def _ps(state: dict[str, Any], args: list[str]) -> int:
 
 
 def _stop(state: dict[str, Any], args: list[str]) -> int:
-    if len(args) < 3 or args[0] != "--time" or not args[1].isdigit():
+    if len(args) < 3 or args[0] not in ("-t", "--timeout") or not args[1].isdigit():
         return _unsupported(["stop", *args])
     by_id = {c["id"]: c for c in state["containers"]}
     code = 0
@@ -208,7 +208,7 @@ def _compose(state: dict[str, Any], args: list[str]) -> int:
             status = "Up (healthy)" if container["running"] else "Exited (0)"
             print(f"{container['name']}  {container['image']}  {status}")
         return 0
-    up = ["--detach", "--wait", "--wait-timeout", "N", "--no-build", "--pull", "never"]
+    up = ["--detach", "--wait", "--wait-timeout", "N", "--no-build", "--pull", "missing"]
     shape = ["N" if flag.isdigit() else flag for flag in flags]
     if command != "up" or shape != [*up, "--remove-orphans"]:
         return _unsupported(["compose", *args])
@@ -218,9 +218,9 @@ def _compose(state: dict[str, Any], args: list[str]) -> int:
 def _up(state: dict[str, Any], project: str, services: dict[str, Any]) -> int:
     active = [n for n, s in services.items() if not s.get("profiles")]
     for name in active:
+        # --pull missing: what the host lacks is pulled, from Docker Hub or a registry logged in.
         image = services[name]["image"]
-        if image not in state["images"] and "@sha256:" in image:
-            print(f"Error response from daemon: No such image: {image}", file=sys.stderr)
+        if image not in state["images"] and _pull(state, ["--quiet", image]) != 0:
             return 1
     kept = [c for c in state["containers"] if c["service"] in active]
     state["containers"] = kept

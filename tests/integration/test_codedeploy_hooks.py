@@ -125,7 +125,6 @@ class Host:
             "APP_DIR": str(self.app_dir),
             "FAKE_HOST_STATE": str(self.state_file),
             "FAKE_HOST_LOG": str(self.log_file),
-            "READY_URL": self.ready_url,
             "LIFECYCLE_EVENT": event,
             "DEPLOYMENT_ID": "d-TEST",
             "APPLICATION_NAME": "agent-orchestrator-api",
@@ -194,7 +193,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     machine.state_file.write_text(
         json.dumps(
             {
-                "images": ["mongo:7.0", "redis:7.4-alpine"],
+                "images": [],
                 "containers": [],
                 "logins": [],
                 "next_id": 0,
@@ -206,7 +205,7 @@ def host(tmp_path: Path) -> Iterator[Host]:
     # The operator's .env (README, Deploy): not part of any revision.
     (machine.app_dir / ".env").write_text(
         "ENVIRONMENT=production\nMONGO_ROOT_PASSWORD=m0ngo-pw\nREDIS_PASSWORD=r3dis-pw\n"
-        "GRAFANA_ADMIN_PASSWORD=gr4fana-pw\nMETRICS_TOKEN=\n"
+        f"METRICS_TOKEN=\nAPI_PORT={server.server_address[1]}\n"
     )
     yield machine
     server.shutdown()
@@ -269,10 +268,12 @@ def test_a_first_deployment_pulls_by_digest_starts_and_validates(host: Host) -> 
     assert [c[3] for c in calls if c[1] == "pull"] == [api, worker]
     (up,) = [c for c in calls if c[1:2] == ["compose"] and "up" in c]
     assert "--wait" in up
-    assert up[up.index("--pull") : up.index("--pull") + 2] == ["--pull", "never"]
+    # The stores' images are not in the release: compose pulls them when the host lacks them.
+    assert up[up.index("--pull") : up.index("--pull") + 2] == ["--pull", "missing"]
     assert str(host.app_dir / "deploy/cloudwatch/docker-compose.cloudwatch.yml") in up
 
     state = host.state()
+    assert {"mongo:7.0", "redis:7.4-alpine"} <= set(state["images"])
     assert {c["service"]: c["image"] for c in state["containers"]} == {
         "mongo": "mongo:7.0",
         "redis": "redis:7.4-alpine",
@@ -303,8 +304,8 @@ def test_a_redeploy_drains_workers_before_the_api_and_every_hook_can_run_twice(
     assert "stopped" in _ok(stop)
     stops = [c for c in host.calls() if c[1] == "stop"]
     assert stops == [
-        ["docker", "stop", "--time", "45", *workers_before],
-        ["docker", "stop", "--time", "25", api_before],
+        ["docker", "stop", "-t", "45", *workers_before],
+        ["docker", "stop", "-t", "25", api_before],
     ]
     assert "present:" in _ok(before)
     pulls = [c[3] for c in host.calls() if c[1] == "pull"]
@@ -345,7 +346,7 @@ def test_a_previous_failed_deployment_does_not_stop_the_next(host: Host) -> None
     assert "no running api container" in out
     (running_worker,) = [c["id"] for c in host.containers("worker") if c["service"] == "worker-1"]
     assert [c for c in host.calls() if c[1] == "stop"] == [
-        ["docker", "stop", "--time", "45", running_worker]
+        ["docker", "stop", "-t", "45", running_worker]
     ]
     # Starting without the operator's .env says what is missing instead of half starting.
     second = host.revision(_digest("a"), _digest("c"), "r2")

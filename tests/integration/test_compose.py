@@ -76,7 +76,12 @@ def test_the_api_and_workers_wait_for_healthy_stores(compose: dict[str, Any]) ->
 def test_no_secret_has_a_literal_value(compose: dict[str, Any]) -> None:
     for name, service in compose["services"].items():
         for var, value in environment(service).items():
-            if SECRET_NAME.search(var):
+            if var.endswith("__FILE"):
+                # A file the service reads its secret from: one of compose's secrets, given it.
+                secret = value.removeprefix("/run/secrets/")
+                assert secret in compose["secrets"], f"{name}.{var}: {value} is no secret"
+                assert secret in service.get("secrets", []), f"{name} is not given {secret}"
+            elif SECRET_NAME.search(var):
                 assert INTERPOLATION.fullmatch(value), f"{name}.{var} has a literal value"
             for userinfo in re.findall(r"://([^@/]*)@", value):
                 password = userinfo.partition(":")[2]
@@ -90,6 +95,10 @@ def test_no_secret_has_a_literal_value(compose: dict[str, Any]) -> None:
         if re.match(r"#? ?[A-Z_]+=", line)
     )
     assert used <= listed.keys(), used - listed.keys()
+    # Compose's secrets come from variables .env.example lists too, never from a literal.
+    for secret in compose["secrets"].values():
+        assert set(secret) == {"environment"}, secret
+        assert secret["environment"] in listed, secret
     for var, value in listed.items():
         if SECRET_NAME.search(var):
             assert value == "", f".env.example fills {var}"

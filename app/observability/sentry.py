@@ -7,16 +7,17 @@ next to nothing (the SDK's capture is a no-op without a client).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any, Literal, cast
+from typing import TYPE_CHECKING, Any, Literal, cast
 
-import sentry_sdk
 import structlog
-from sentry_sdk.integrations import Integration
-from sentry_sdk.integrations.celery import CeleryIntegration
-from sentry_sdk.integrations.fastapi import FastApiIntegration
-from sentry_sdk.integrations.starlette import StarletteIntegration
-from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
-from sentry_sdk.types import Event, Hint
+
+if TYPE_CHECKING:
+    from sentry_sdk.integrations import Integration
+    from sentry_sdk.types import Event, Hint
+
+# The SDK and its integrations are imported when a DSN starts a client: some 15 MiB per process
+# that a service without Sentry does not pay.
+_started = False
 
 Component = Literal["api", "worker"]
 FILTERED = "[Filtered]"
@@ -24,8 +25,7 @@ FILTERED = "[Filtered]"
 CONTEXT_TAGS = ("task_id", "request_id", "session_id")
 # Keys whose values Sentry's scrubber replaces wherever they appear (headers, local variables,
 # extra data), beside its own list (which has authorization, api_key, token, password...).
-DENYLIST = [
-    *DEFAULT_DENYLIST,
+EXTRA_DENYLIST = [
     "x-api-key",
     "api_keys",
     "openai_api_key",
@@ -53,6 +53,13 @@ def init_sentry(
     """Start this process's Sentry client; without a DSN, start nothing (False)."""
     if not dsn:
         return False
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.fastapi import FastApiIntegration
+    from sentry_sdk.integrations.starlette import StarletteIntegration
+    from sentry_sdk.scrubber import DEFAULT_DENYLIST, EventScrubber
+
+    global _started
     scrub = EventFilter(secrets)
     integrations: list[Integration] = (
         [StarletteIntegration(), FastApiIntegration()]
@@ -66,7 +73,7 @@ def init_sentry(
         # 0 turns tracing off altogether (no transaction per request or task), not "sample none".
         traces_sample_rate=traces_sample_rate or None,
         send_default_pii=False,
-        event_scrubber=EventScrubber(denylist=DENYLIST, recursive=True),
+        event_scrubber=EventScrubber(denylist=[*DEFAULT_DENYLIST, *EXTRA_DENYLIST], recursive=True),
         before_send=scrub,
         before_send_transaction=scrub,
         # Only the integrations named here: the others would wrap every Mongo, Redis and HTTP call.
@@ -74,17 +81,23 @@ def init_sentry(
         integrations=integrations,
     )
     sentry_sdk.get_global_scope().set_tag("component", component)
+    _started = True
     return True
 
 
 def report_exception(exc: BaseException) -> None:
     """Send an exception the service handles itself (a crashed task) as one error event."""
-    sentry_sdk.capture_exception(exc)
+    if _started:
+        import sentry_sdk
+
+        sentry_sdk.capture_exception(exc)
 
 
 def tag_request(request_id: str) -> None:
     """Tag the request's events, also those captured once its log context is gone (a 500)."""
-    if sentry_sdk.is_initialized():
+    if _started:
+        import sentry_sdk
+
         sentry_sdk.get_isolation_scope().set_tag("request_id", request_id)
 
 
@@ -101,7 +114,7 @@ class EventFilter:
         for key in CONTEXT_TAGS:
             if context.get(key) is not None:
                 tags.setdefault(key, str(context[key]))
-        return cast(Event, self._clean(event))
+        return cast("Event", self._clean(event))
 
     def _clean(self, value: Any) -> Any:
         if isinstance(value, str):

@@ -20,6 +20,7 @@ from app.api.routes import (
     checkpoints,
     events,
     health,
+    keys,
     me,
     metrics,
     sessions,
@@ -32,6 +33,7 @@ from app.dispatch.background import GRACE_SECONDS, BackgroundJobs, bounded, inde
 from app.dispatch.celery_config import build_celery
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
+from app.dispatch.keys import KeyService
 from app.dispatch.monitor import Monitor
 from app.dispatch.reads import TaskReads
 from app.dispatch.reconciler import Reconciler
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             monitor,
             TaskReads(store),
             broker,
+            KeyService(store.api_keys, settings.security.keys_by_secret()),
         )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
         # its turn at the reconciler's lock too, from one interval after it starts (workers
@@ -119,5 +122,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(health.router)
     app.include_router(me.router)
+    app.include_router(keys.router)
     install_dashboard(app)
     return app

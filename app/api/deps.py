@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import hmac
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
@@ -11,11 +11,13 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyHeader
 from redis.asyncio import Redis
 
-from app.config import KeyRole, Settings
+from app.config import Settings
 from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
+from app.dispatch.keys import KeyService
 from app.dispatch.monitor import Monitor
 from app.dispatch.reads import TaskReads
+from app.domain.access import Permission, Principal
 from app.domain.errors import Forbidden, Unauthorized
 from app.store import Store
 
@@ -32,18 +34,7 @@ class Services:
     monitor: Monitor
     reads: TaskReads
     broker: Redis  # the Celery queue's Redis (CELERY_BROKER_URL, else the same as `redis`)
-
-
-@dataclass(frozen=True)
-class Principal:
-    """The authenticated caller: the id of its API key (a task's `owner`) and its role."""
-
-    key_id: str
-    role: KeyRole = KeyRole.USER
-
-    @property
-    def admin(self) -> bool:
-        return self.role is KeyRole.ADMIN
+    keys: KeyService
 
 
 async def get_services(request: Request) -> Services:
@@ -54,46 +45,61 @@ async def get_services(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 _api_key_header = APIKeyHeader(
-    name="X-API-Key", auto_error=False, description="An API key from API_KEYS."
+    name="X-API-Key",
+    auto_error=False,
+    description="An API key: a bootstrap one from API_KEYS or one made by an admin.",
 )
 
 
 async def authenticate(
     services: ServicesDep, api_key: Annotated[str | None, Security(_api_key_header)]
 ) -> Principal:
-    """The caller whose X-API-Key matches one of API_KEYS, else 401."""
+    """The caller whose X-API-Key is a bootstrap key (API_KEYS) or a live managed key, else 401."""
     if not api_key:
         raise Unauthorized("Missing X-API-Key header.")
-    keys = services.settings.security.keys_by_secret()
-    if not keys:
-        raise Unauthorized("No API keys are configured on this server (API_KEYS).")
-    match = None
-    for secret, key in keys.items():
-        # Compare against every key so timing does not tell which prefix matched.
-        if hmac.compare_digest(secret.encode(), api_key.encode()):
-            match = key
-    if match is None:
+    principal = await services.keys.authenticate(api_key)
+    if principal is None:
         raise Unauthorized("Invalid API key.")
-    return Principal(key_id=match.key_id, role=match.role)
+    return principal
 
 
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-async def require_admin(caller: Caller) -> Principal:
-    """The caller, if its key has the admin role; else 403."""
-    if not caller.admin:
-        raise Forbidden("This needs an API key with the admin role.")
-    return caller
+def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
+    """A dependency: the caller, if its role grants `permission`; else 403 naming it."""
+
+    async def check(caller: Caller) -> Principal:
+        if not caller.can(permission):
+            raise Forbidden(f"The {caller.role.value} role may not do this ({permission.value}).")
+        return caller
+
+    return check
 
 
-Admin = Annotated[Principal, Depends(require_admin)]
+Reader = Annotated[Principal, Depends(require(Permission.READ))]
+Submitter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
+Operator = Annotated[Principal, Depends(require(Permission.READ_ANY))]
+Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]
+KeyAdmin = Annotated[Principal, Depends(require(Permission.MANAGE_KEYS))]
+# The routes that were admin-only before roles, kept under their old name.
+Admin = Approver
 
 
-async def task_owner(task_id: UUID, caller: Caller, services: ServicesDep) -> str:
-    """The owner the caller reads and acts on the path's task as: its own key, or for an admin
-    the task's owner (TaskReads.acting_owner)."""
-    return await services.reads.acting_owner(str(task_id), caller.key_id, caller.admin)
+async def task_owner(task_id: UUID, caller: Reader, services: ServicesDep) -> str:
+    """The tenant the caller reads the path's task as: its own, or for a role that reads every
+    tenant's tasks the task's (TaskReads.acting_owner)."""
+    return await services.reads.acting_owner(
+        str(task_id), caller.tenant, caller.can(Permission.READ_ANY)
+    )
+
+
+async def task_actor(task_id: UUID, caller: Submitter, services: ServicesDep) -> str:
+    """The tenant the caller cancels or retries the path's task as (ACT_ANY: any tenant's)."""
+    return await services.reads.acting_owner(
+        str(task_id), caller.tenant, caller.can(Permission.ACT_ANY)
+    )
 
 
 TaskOwner = Annotated[str, Depends(task_owner)]
+TaskActor = Annotated[str, Depends(task_actor)]

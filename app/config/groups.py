@@ -199,8 +199,8 @@ class SearchSettings(_Group):
 
 
 class SecuritySettings(_Group):
-    # "key_id:secret[:role]" entries separated by commas (role user, the default, or admin);
-    # the key id becomes the task's owner.
+    # Bootstrap keys: "key_id:secret[:role[:tenant]]", comma-separated (role viewer, user, the
+    # default, operator or admin; tenant the key id unless given). Managed keys live in MongoDB.
     api_keys: SecretStr | None = _env("API_KEYS")
 
     @field_validator("api_keys")
@@ -211,7 +211,7 @@ class SecuritySettings(_Group):
         return value
 
     def keys_by_secret(self) -> dict[str, ApiKey]:
-        """Secret -> the key (id and role), from API_KEYS."""
+        """Secret -> the key (id, role, tenant), from API_KEYS."""
         if self.api_keys is None:
             return {}
         return parse_api_keys(self.api_keys.get_secret_value())

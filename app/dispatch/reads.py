@@ -27,12 +27,13 @@ class TaskReads:
     def __init__(self, store: Store):
         self._store = store
 
-    async def acting_owner(self, task_id: str, key_id: str, admin: bool) -> str:
-        """The owner a caller reads and acts on a task as: its own key, or for an admin the
-        task's owner (whoever that is; its key when there is no such task, so: not found)."""
-        if not admin:
-            return key_id
-        return await self._store.tasks.owner_of(task_id) or key_id
+    async def acting_owner(self, task_id: str, tenant: str, any_tenant: bool) -> str:
+        """The owner (tenant) a caller reads or acts on a task as: its own, or for a role that
+        may reach every tenant's tasks the task's (its own when there is no such task, so: not
+        found)."""
+        if not any_tenant:
+            return tenant
+        return await self._store.tasks.owner_of(task_id) or tenant
 
     async def task(self, task_id: str, owner: str) -> Task:
         """The owner's task, or 404."""
@@ -65,10 +66,11 @@ class TaskReads:
                 last = events[-1].seq
             yield status, events
 
-    async def checkpoints_of(self, task_id: str, owner: str, admin: bool) -> list[Checkpoint]:
-        """A task's checkpoints with their decisions, oldest first (an admin's: any task)."""
+    async def checkpoints_of(self, task_id: str, owner: str, any_tenant: bool) -> list[Checkpoint]:
+        """A task's checkpoints with their decisions, oldest first (any tenant's task when
+        `any_tenant`)."""
         tasks = self._store.tasks
-        task = await (tasks.get(task_id) if admin else tasks.get_for_owner(task_id, owner))
+        task = await (tasks.get(task_id) if any_tenant else tasks.get_for_owner(task_id, owner))
         if task is None:
             raise TaskNotFound(task_id)
         return await self._store.checkpoints.for_task(task.task_id)

@@ -116,6 +116,11 @@ class CheckpointNotFound(AppError):
         super().__init__(f"Checkpoint {checkpoint_id} was not found.")
 
 
+class KeyNotFound(AppError):
+    code = "KEY_NOT_FOUND"
+    status = 404
+
+
 class InvalidCursor(AppError):
     code = "INVALID_CURSOR"
     status = 400

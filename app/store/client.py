@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from app.config import Settings
 from app.store._base import Document
 from app.store.agent_runs import AgentRunRepository
+from app.store.api_keys import ApiKeyRepository
 from app.store.checkpoints import CheckpointRepository
 from app.store.graph_state import MongoGraphStateSaver
 from app.store.idempotency import IdempotencyRepository
@@ -67,6 +68,7 @@ class Store:
     agent_runs: AgentRunRepository
     messages: MessageRepository
     idempotency: IdempotencyRepository
+    api_keys: ApiKeyRepository
     stats: TaskStatsRepository
     checkpoints: CheckpointRepository
     graph_state: MongoGraphStateSaver
@@ -78,6 +80,7 @@ class Store:
         await self.agent_runs.ensure_indexes()
         await self.messages.ensure_indexes()
         await self.idempotency.ensure_indexes()
+        await self.api_keys.ensure_indexes()
         await self.checkpoints.ensure_indexes()
         await self.graph_state.ensure_indexes()
 
@@ -109,6 +112,7 @@ def open_store(settings: Settings) -> Store:
         agent_runs=AgentRunRepository(db["agent_runs"]),
         messages=MessageRepository(db["messages"]),
         idempotency=IdempotencyRepository(db["idempotency_keys"]),
+        api_keys=ApiKeyRepository(db["api_keys"]),
         stats=stats,
         checkpoints=CheckpointRepository(db["checkpoints"]),
         graph_state=MongoGraphStateSaver(db),

@@ -37,7 +37,7 @@ CHECKS = [
 ]
 # Every /v1 route. The event stream streams until its task is final, so it is fuzzed on final
 # tasks only (no worker reads this queue: the others stay queued or waiting).
-V1_OPERATIONS = 16
+V1_OPERATIONS = 21
 STREAMING = {"/v1/tasks/{task_id}/events"}
 MIN_V1_CASES = 1000
 # Seeded objects: enough that each route taking an id sees many distinct real ones.

@@ -24,6 +24,7 @@ from standins.processes import free_port
 from tests.support import Service, point_at_service, waiting_task
 
 ADMIN, USER = "errors-admin-key-0001", "errors-user-key-0001"
+VIEWER = "errors-viewer-key-0001"
 NOT_UTF8 = b'{"task": "\xff"}'
 
 
@@ -42,7 +43,7 @@ class Fixtures:
 def app_and_fixtures(service: Service) -> Iterator[tuple[TestClient, Fixtures]]:
     db_name = f"errors_{uuid.uuid4().hex[:8]}"
     with pytest.MonkeyPatch.context() as env:
-        keys = f"tester:{ADMIN}:admin,user:{USER}"
+        keys = f"tester:{ADMIN}:admin,user:{USER},viewer:{VIEWER}:viewer"
         point_at_service(env, service, db_name=db_name, redis_db=9, api_keys=keys)
         with TestClient(create_app(Settings()), headers={"X-API-Key": ADMIN}) as http:
             submit = {"task": "Write a haiku about harbours"}
@@ -77,6 +78,7 @@ def store_down(service: Service) -> Iterator[TestClient]:
 Call = Callable[[TestClient, Fixtures, TestClient], httpx.Response]
 NO_KEY = {"X-API-Key": ""}
 AS_USER = {"X-API-Key": USER}
+AS_VIEWER = {"X-API-Key": VIEWER}
 
 
 def _unknown() -> str:
@@ -165,6 +167,10 @@ def _recipes() -> dict[tuple[str, str, str], Call]:
         recipes[("POST", path, "409")] = lambda h, f, d, p=path, b=body: h.post(
             p.format(checkpoint_id=f.decided_checkpoint), json=b
         )
+    recipes[("POST", "/v1/agent/execute", "403")] = lambda h, f, d: h.post(
+        "/v1/agent/execute", json={"task": "Write a haiku"}, headers=AS_VIEWER
+    )
+    recipes.update(_key_recipes())
     # Approving with edits its stage does not allow: the service's own 422, in the same shape.
     recipes[("POST", "/v1/admin/checkpoints/{checkpoint_id}/approve", "422")] = lambda h, f, d: (
         h.post(
@@ -174,6 +180,47 @@ def _recipes() -> dict[tuple[str, str, str], Call]:
     )
     recipes[("POST", "/v1/admin/checkpoints/{checkpoint_id}/reject", "422")] = lambda h, f, d: (
         h.post(f"/v1/admin/checkpoints/{f.pending_checkpoint}/reject", json={})
+    )
+    return recipes
+
+
+def _key_recipes() -> dict[tuple[str, str, str], Call]:
+    """The admin API for keys: another role (403), an unknown key (404), a malformed id or
+    body (422), a body that is not JSON (400)."""
+    one, unknown = "/v1/admin/keys/{key_id}", "key_0123456789abcdef"
+    recipes: dict[tuple[str, str, str], Call] = {
+        ("GET", "/v1/admin/keys", "403"): lambda h, f, d: h.get("/v1/admin/keys", headers=AS_USER),
+        ("GET", "/v1/admin/keys", "422"): lambda h, f, d: h.get(
+            "/v1/admin/keys", params={"tenant": ""}
+        ),
+        ("POST", "/v1/admin/keys", "400"): lambda h, f, d: h.post(
+            "/v1/admin/keys", content=NOT_UTF8, headers={"content-type": "application/json"}
+        ),
+        ("POST", "/v1/admin/keys", "403"): lambda h, f, d: h.post(
+            "/v1/admin/keys", json={"tenant": "acme"}, headers=AS_USER
+        ),
+        ("POST", "/v1/admin/keys", "422"): lambda h, f, d: h.post(
+            "/v1/admin/keys", json={"tenant": "not a tenant"}
+        ),
+        ("GET", one, "403"): lambda h, f, d: h.get(one.format(key_id=unknown), headers=AS_USER),
+        ("GET", one, "404"): lambda h, f, d: h.get(one.format(key_id=unknown)),
+        ("GET", one, "422"): lambda h, f, d: h.get(one.format(key_id="nope")),
+    }
+    for action, body in (("revoke", None), ("rotate", {"grace_seconds": 60})):
+        path = f"{one}/{action}"
+        recipes[("POST", path, "403")] = lambda h, f, d, p=path, b=body: h.post(
+            p.format(key_id=unknown), json=b, headers=AS_USER
+        )
+        recipes[("POST", path, "404")] = lambda h, f, d, p=path, b=body: h.post(
+            p.format(key_id=unknown), json=b
+        )
+        recipes[("POST", path, "422")] = lambda h, f, d, p=path, b=body: h.post(
+            p.format(key_id="nope"), json=b
+        )
+    recipes[("POST", f"{one}/rotate", "400")] = lambda h, f, d: h.post(
+        f"/v1/admin/keys/{unknown}/rotate",
+        content=NOT_UTF8,
+        headers={"content-type": "application/json"},
     )
     return recipes
 
@@ -215,6 +262,7 @@ def test_every_documented_error_is_answered_in_its_documented_shape(
                     task_id=fixtures.queued,
                     checkpoint_id=fixtures.pending_checkpoint,
                     session_id="any-session",
+                    key_id="key_0123456789abcdef",
                 ),
                 headers=NO_KEY,
             )

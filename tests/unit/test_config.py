@@ -97,11 +97,15 @@ def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyP
 
 
 def test_api_keys_need_an_id_and_a_long_secret() -> None:
-    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", KeyRole.USER)}
-    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", KeyRole.ADMIN)
+    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", KeyRole.USER, "a")}
+    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", KeyRole.ADMIN, "ops")
+    # Two bootstrap keys of one tenant: the fourth field.
+    both = parse_api_keys("a1:12345678:user:acme,a2:abcdefgh:viewer:acme")
+    assert both["12345678"] == ApiKey("a1", KeyRole.USER, "acme")
+    assert both["abcdefgh"] == ApiKey("a2", KeyRole.VIEWER, "acme")
     with pytest.raises(ValueError, match="key_id:secret"):
         parse_api_keys("a:short")
-    with pytest.raises(ValueError, match="must be user or admin"):
+    with pytest.raises(ValueError, match="must be one of viewer, user, operator, admin"):
         parse_api_keys("a:12345678:root")
 
 

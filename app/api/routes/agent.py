@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Request, Response, status
 
-from app.api.deps import Caller, ServicesDep
+from app.api.deps import ServicesDep, Submitter
 from app.api.schemas import ErrorBody, ExecuteRequest, ExecuteResponse
 from app.dispatch.submit import submit_task
 from app.domain.models import RequestInfo
@@ -25,6 +25,7 @@ REPLAYED = "Task already accepted with this Idempotency-Key."
     responses={
         400: {"model": ErrorBody, "description": "The body is not UTF-8 JSON."},
         401: {"model": ErrorBody},
+        403: {"model": ErrorBody, "description": "The key's role may not submit (viewer)."},
         409: {"model": ErrorBody},
         413: {"model": ErrorBody},
         503: {"model": ErrorBody},
@@ -32,7 +33,7 @@ REPLAYED = "Task already accepted with this Idempotency-Key."
 )
 async def execute(
     body: ExecuteRequest,
-    caller: Caller,
+    caller: Submitter,
     services: ServicesDep,
     request: Request,
     response: Response,
@@ -49,7 +50,7 @@ async def execute(
     submitted = await submit_task(
         services.store,
         services.intake,
-        owner=caller.key_id,
+        owner=caller.tenant,
         text=body.task,
         session_id=body.session_id,
         request=RequestInfo(

@@ -7,9 +7,10 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import Admin, Caller, ServicesDep
+from app.api.deps import Admin, Reader, ServicesDep
 from app.api.schemas import ApproveBody, CheckpointList, CheckpointOut, ErrorBody, RejectBody
 from app.dispatch import checkpoints
+from app.domain.access import Permission
 from app.domain.models import CheckpointStatus
 
 router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
@@ -20,9 +21,11 @@ router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
     response_model=CheckpointList,
     responses={404: {"model": ErrorBody}},
 )
-async def task_checkpoints(task_id: UUID, caller: Caller, services: ServicesDep) -> CheckpointList:
+async def task_checkpoints(task_id: UUID, caller: Reader, services: ServicesDep) -> CheckpointList:
     """The task's checkpoints with their decisions (who, when, what, comment), oldest first."""
-    found = await services.reads.checkpoints_of(str(task_id), caller.key_id, caller.admin)
+    found = await services.reads.checkpoints_of(
+        str(task_id), caller.tenant, caller.can(Permission.READ_ANY)
+    )
     return CheckpointList(items=[CheckpointOut.of(c) for c in found])
 
 

@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from app.api.deps import Caller, ServicesDep
+from app.api.deps import Reader, ServicesDep
 from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, MessageOut, SessionMessages
+from app.domain.access import Permission
 from app.domain.errors import Forbidden
 
 router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses={401: {"model": ErrorBody}})
@@ -21,18 +22,22 @@ router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses={401: {"m
 )
 async def session_messages(
     session_id: Annotated[str, Path(pattern=SESSION_ID_PATTERN)],
-    caller: Caller,
+    caller: Reader,
     services: ServicesDep,
     limit: Annotated[int, Query(ge=1, le=200, description="The latest this many.")] = 50,
     owner: Annotated[
         str | None,
-        Query(min_length=1, max_length=128, description="Whose session: admins only."),
+        Query(
+            min_length=1,
+            max_length=128,
+            description="Whose (tenant) session: roles that read every tenant's tasks only.",
+        ),
     ] = None,
 ) -> SessionMessages:
     """Tasks and answers of the session, oldest first."""
-    if owner not in (None, caller.key_id) and not caller.admin:
-        raise Forbidden("Only an admin key reads another key's sessions.")
-    messages = await services.reads.session(session_id, owner or caller.key_id, limit)
+    if owner not in (None, caller.tenant) and not caller.can(Permission.READ_ANY):
+        raise Forbidden("Only an operator or admin key reads another tenant's sessions.")
+    messages = await services.reads.session(session_id, owner or caller.tenant, limit)
     return SessionMessages(
         session_id=session_id,
         messages=[MessageOut.model_validate(m.model_dump()) for m in messages],

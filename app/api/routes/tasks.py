@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import AfterValidator
 
 from app.agents.registry import agent_names
-from app.api.deps import Admin, Caller, ServicesDep, TaskOwner
+from app.api.deps import Operator, Reader, ServicesDep, TaskActor, TaskOwner
 from app.api.schemas import (
     SESSION_ID_PATTERN,
     AgentRunOut,
@@ -95,14 +95,14 @@ Cursor = Annotated[str | None, Query(max_length=512, description="From next_curs
 
 @router.get("", response_model=TaskList, responses={400: {"model": ErrorBody}})
 async def list_tasks(
-    caller: Caller,
+    caller: Reader,
     services: ServicesDep,
     filters: Filters,
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> TaskList:
     """The caller's tasks, newest first, filtered, one page at a time."""
-    page = await services.reads.tasks(caller.key_id, filters, limit=limit, cursor=cursor)
+    page = await services.reads.tasks(caller.tenant, filters, limit=limit, cursor=cursor)
     return TaskList(items=[TaskSummary.of(t) for t in page.tasks], next_cursor=page.next_cursor)
 
 
@@ -112,16 +112,16 @@ async def list_tasks(
     responses={400: {"model": ErrorBody}, 403: {"model": ErrorBody}},
 )
 async def list_every_tenants_tasks(
-    admin: Admin,
+    operator: Operator,
     services: ServicesDep,
     filters: Filters,
     owner: Annotated[
-        str | None, Query(min_length=1, max_length=128, description="Only this key id's tasks.")
+        str | None, Query(min_length=1, max_length=128, description="Only this tenant's tasks.")
     ] = None,
     limit: PageSize = 20,
     cursor: Cursor = None,
 ) -> TaskList:
-    """Every tenant's tasks (or one tenant's), newest first, filtered (admin only)."""
+    """Every tenant's tasks (or one tenant's), newest first, filtered (operator and admin)."""
     page = await services.reads.tasks(owner, filters, limit=limit, cursor=cursor)
     return TaskList(items=[TaskSummary.of(t) for t in page.tasks], next_cursor=page.next_cursor)
 
@@ -145,7 +145,7 @@ async def get_task_runs(task_id: UUID, owner: TaskOwner, services: ServicesDep) 
     responses={202: {"model": TaskOut}, 404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def cancel(
-    task_id: UUID, owner: TaskOwner, services: ServicesDep, response: Response
+    task_id: UUID, owner: TaskActor, services: ServicesDep, response: Response
 ) -> TaskOut:
     """200 with the cancelled task, or 202 while its worker stops at the next step."""
     task = await cancel_task(services.store, str(task_id), owner)
@@ -161,7 +161,7 @@ async def cancel(
     responses={404: {"model": ErrorBody}, 409: {"model": ErrorBody}},
 )
 async def retry(
-    task_id: UUID, owner: TaskOwner, services: ServicesDep, request: Request
+    task_id: UUID, owner: TaskActor, services: ServicesDep, request: Request
 ) -> TaskOut:
     """Queue a failed or cancelled task again as a new attempt; its history is kept."""
     task = await retry_task(

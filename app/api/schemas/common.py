@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from app.config import KeyRole
+from app.domain.access import Permission, Role
 
 API_VERSION = "v1"
 TASK_MAX_CHARS = 8000
@@ -20,8 +20,10 @@ class ErrorBody(BaseModel):
 
 
 class CallerOut(BaseModel):
-    key_id: str = Field(description="The API key's id: the owner of the tasks it submits.")
-    role: KeyRole
+    key_id: str = Field(description="The API key's id.")
+    tenant: str = Field(description="The tenant the key acts for: the owner of its tasks.")
+    role: Role
+    permissions: list[Permission] = Field(description="What the key's role grants.")
     admin: bool = Field(description="Whether the key may review approvals (admin routes).")
 
 

@@ -1,0 +1,1 @@
+"""Command-line faces of the service (`python -m app.cli ...`)."""

@@ -1,0 +1,167 @@
+"""API keys: the bootstrap ones from API_KEYS and the managed ones in MongoDB (created, listed,
+revoked and rotated by an admin or the CLI). A secret is shown once, when it is made; the store
+keeps its SHA-256 only (the secrets are 32 random bytes, so a fast hash is enough)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from app.config import ApiKey
+from app.domain.access import Principal, Role
+from app.domain.errors import InvalidInput, KeyNotFound
+from app.domain.models import utcnow
+from app.store.api_keys import ApiKeyRepository, KeyRecord
+
+SECRET_PREFIX = "ao_"  # noqa: S105 - the prefix every managed secret starts with
+# A revoked or rotated-out key stops working on every API process within this long.
+CACHE_SECONDS = 0.5
+# last_used_at is written at most this often per key and process.
+TOUCH_SECONDS = 60.0
+MAX_GRACE_SECONDS = 30 * 24 * 3600
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+_TENANT = re.compile(TENANT_PATTERN)
+_CACHE_LIMIT = 10_000
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    """A key with its secret, returned once when it is created or rotated."""
+
+    record: KeyRecord
+    secret: str
+
+
+class KeyService:
+    def __init__(
+        self,
+        repository: ApiKeyRepository,
+        bootstrap: dict[str, ApiKey],
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self._repository = repository
+        self._bootstrap = bootstrap
+        self._clock = clock
+        self._cache: dict[str, tuple[float, tuple[KeyRecord, bool] | None]] = {}
+
+    async def authenticate(self, secret: str) -> Principal | None:
+        """The principal the secret belongs to, or None (unknown, revoked, expired, or the
+        previous secret of a rotated key after its grace period)."""
+        match = None
+        for known, key in self._bootstrap.items():
+            # Compare against every key so timing does not tell which prefix matched.
+            if hmac.compare_digest(known.encode(), secret.encode()):
+                match = key
+        if match is not None:
+            return Principal(key_id=match.key_id, tenant=match.tenant, role=match.role)
+        if not secret.startswith(SECRET_PREFIX):
+            return None
+        found = await self._lookup(hash_secret(secret))
+        if found is None:
+            return None
+        record, current = found
+        now = utcnow()
+        if record.revoked_at is not None or (
+            record.expires_at is not None and record.expires_at <= now
+        ):
+            return None
+        if not current and (
+            record.previous_valid_until is None or record.previous_valid_until <= now
+        ):
+            return None
+        return Principal(key_id=record.key_id, tenant=record.tenant, role=record.role)
+
+    async def _lookup(self, secret_hash: str) -> tuple[KeyRecord, bool] | None:
+        now = self._clock()
+        cached = self._cache.get(secret_hash)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        found = await self._repository.by_hash(secret_hash)
+        if len(self._cache) >= _CACHE_LIMIT:
+            self._cache.clear()
+        self._cache[secret_hash] = (now + CACHE_SECONDS, found)
+        if found is not None:
+            used = found[0].last_used_at
+            when = utcnow()
+            if used is None or (when - used).total_seconds() >= TOUCH_SECONDS:
+                await self._repository.touch(found[0].key_id, when)
+        return found
+
+    async def create(
+        self,
+        tenant: str,
+        role: Role,
+        name: str = "",
+        expires_at: datetime | None = None,
+        limits: dict[str, Any] | None = None,
+    ) -> IssuedKey:
+        if not _TENANT.fullmatch(tenant):
+            raise InvalidInput(
+                f"tenant must match {TENANT_PATTERN}", field="tenant", kind="value_error"
+            )
+        if expires_at is not None and expires_at <= utcnow():
+            raise InvalidInput(
+                "expires_at must be in the future", field="expires_at", kind="value_error"
+            )
+        record = KeyRecord(
+            key_id="key_" + secrets.token_hex(8),
+            tenant=tenant,
+            role=role,
+            name=name,
+            created_at=utcnow(),
+            expires_at=expires_at,
+            revoked_at=None,
+            last_used_at=None,
+            previous_valid_until=None,
+            limits=limits or {},
+        )
+        secret = _new_secret()
+        await self._repository.insert(record, hash_secret(secret))
+        return IssuedKey(record, secret)
+
+    async def rotate(self, key_id: str, grace_seconds: float) -> IssuedKey:
+        """A new secret for the key; the current one keeps working for grace_seconds."""
+        if not 0 <= grace_seconds <= MAX_GRACE_SECONDS:
+            raise InvalidInput(
+                f"grace_seconds must be between 0 and {MAX_GRACE_SECONDS}",
+                field="grace_seconds",
+                kind="value_error",
+            )
+        secret = _new_secret()
+        until = utcnow() + timedelta(seconds=grace_seconds)
+        record = await self._repository.rotate(key_id, hash_secret(secret), until)
+        if record is None:
+            raise KeyNotFound(f"No live key {key_id} (unknown or revoked).")
+        self._cache.clear()
+        return IssuedKey(record, secret)
+
+    async def revoke(self, key_id: str) -> KeyRecord:
+        record = await self._repository.revoke(key_id)
+        if record is None:
+            raise KeyNotFound(f"No key {key_id}.")
+        self._cache.clear()
+        return record
+
+    async def get(self, key_id: str) -> KeyRecord:
+        record = await self._repository.get(key_id)
+        if record is None:
+            raise KeyNotFound(f"No key {key_id}.")
+        return record
+
+    async def list(self, tenant: str | None) -> list[KeyRecord]:
+        return await self._repository.list(tenant)
+
+
+def _new_secret() -> str:
+    return SECRET_PREFIX + secrets.token_urlsafe(32)

@@ -1,0 +1,50 @@
+"""Who may do what: an API key's role grants permissions; its tenant owns the tasks it submits."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    """An API key's role, from least to most."""
+
+    VIEWER = "viewer"  # reads its own tenant's tasks
+    USER = "user"  # and submits, cancels and retries them
+    OPERATOR = "operator"  # every tenant's tasks, cancel or retry any, the fleet's views
+    ADMIN = "admin"  # everything, approvals and keys included
+
+
+class Permission(StrEnum):
+    READ = "read"  # the own tenant's tasks, runs, events, sessions, checkpoints
+    SUBMIT = "submit"  # submit, cancel and retry the own tenant's tasks
+    READ_ANY = "read_any"  # every tenant's tasks and spending
+    ACT_ANY = "act_any"  # cancel and retry any tenant's task
+    APPROVE = "approve"  # decide approval checkpoints
+    MANAGE_KEYS = "manage_keys"  # create, list, revoke and rotate API keys
+
+
+GRANTS: dict[Role, frozenset[Permission]] = {
+    Role.VIEWER: frozenset({Permission.READ}),
+    Role.USER: frozenset({Permission.READ, Permission.SUBMIT}),
+    Role.OPERATOR: frozenset(
+        {Permission.READ, Permission.SUBMIT, Permission.READ_ANY, Permission.ACT_ANY}
+    ),
+    Role.ADMIN: frozenset(Permission),
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller: its key's id, the tenant it acts for, and its role."""
+
+    key_id: str
+    tenant: str
+    role: Role = Role.USER
+
+    def can(self, permission: Permission) -> bool:
+        return permission in GRANTS[self.role]
+
+    @property
+    def admin(self) -> bool:
+        return self.role is Role.ADMIN

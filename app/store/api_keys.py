@@ -125,4 +125,4 @@ class ApiKeyRepository(Repository):
 
     async def touch(self, key_id: str, when: datetime) -> None:
         """Record a use (callers do it at most once a minute per key and process)."""
-        await self._collection.update_one({"_id": key_id}, {"$set": {"last_used_at": when}})
+        await self._collection.update_one({"_id": key_id}, {"$max": {"last_used_at": when}})

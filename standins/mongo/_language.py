@@ -143,12 +143,13 @@ def _refuse_conflicts(update: Any) -> None:
             )
 
 
-_SIMPLE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert"})
+_SIMPLE_OPERATORS = frozenset({"$set", "$unset", "$inc", "$push", "$setOnInsert", "$max", "$min"})
 
 
 def _simple_update(doc: Document, update: Any, inserting: bool) -> bool:
-    """Apply $set, $unset, $inc, $push (plain or $each) and $setOnInsert on paths through
-    embedded documents; False, doc untouched, for anything else (mongomock applies it then).
+    """Apply $set, $unset, $inc, $push (plain or $each), $setOnInsert, $max and $min on paths
+    through embedded documents; False, doc untouched, for anything else (mongomock applies it
+    then).
 
     These are nearly all the service's updates; mongomock checks each $set value by encoding it
     to BSON, which made them the stand-in's most expensive work.
@@ -170,6 +171,8 @@ def _simple_update(doc: Document, update: Any, inserting: bool) -> bool:
                 return False
             if operator == "$push" and not _pushable(current, value):
                 return False
+            if operator in ("$max", "$min") and not _comparable(current, value):
+                return False
             steps.append((operator, parts, value))
     for operator, parts, value in steps:
         if operator == "$unset":
@@ -185,6 +188,10 @@ def _simple_update(doc: Document, update: Any, inserting: bool) -> bool:
             parent[name] = value
         elif operator == "$inc":
             parent[name] = parent.get(name, 0) + value
+        elif operator in ("$max", "$min"):
+            current = parent.get(name, _ABSENT)
+            if _replaces(current, value, larger=operator == "$max"):
+                parent[name] = value
         else:
             items = value["$each"] if isinstance(value, dict) and "$each" in value else [value]
             parent.setdefault(name, []).extend(items)
@@ -213,6 +220,26 @@ def _is_number(value: Any, absent_ok: bool = False) -> bool:
     if absent_ok and value is _ABSENT:
         return True
     return isinstance(value, int | float | bson.Int64) and not isinstance(value, bool)
+
+
+def _comparable(current: Any, value: Any) -> bool:
+    """Whether $max/$min can compare these here: null or absent against anything (null sorts
+    before every other BSON type), or two numbers, two strings, two datetimes."""
+    if current is _ABSENT or current is None or value is None:
+        return True
+    if _is_number(current) and _is_number(value):
+        return True
+    return any(isinstance(current, kind) and isinstance(value, kind) for kind in (str, dt.datetime))
+
+
+def _replaces(current: Any, value: Any, *, larger: bool) -> bool:
+    """$max (larger) or $min: whether value takes the field's place, in BSON order."""
+    if current is _ABSENT:
+        return True
+    if current is None or value is None:
+        # Null sorts first: $max replaces a null by a value, $min a value by a null.
+        return (current is None) == larger and current is not value
+    return bool(value > current) if larger else bool(value < current)
 
 
 def _pushable(current: Any, value: Any) -> bool:

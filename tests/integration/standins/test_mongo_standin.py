@@ -633,6 +633,27 @@ async def test_update_operators_and_equality_semantics(
     assert sorted(d["_id"] for d in await coll.find({"v": True}).to_list()) == [3]
     assert sorted(d["_id"] for d in await coll.find({"n": {"$in": [2.0, 9]}}).to_list()) == [2]
 
+    # $max and $min in BSON order: null sorts before every value, an absent field is set.
+    when = dt.datetime(2026, 12, 4, tzinfo=dt.UTC)
+    await coll.insert_one({"_id": 6, "seen": None, "low": 5, "name": "m"})
+    await coll.update_one(
+        {"_id": 6},
+        {"$max": {"seen": when, "fresh": 1, "name": "a"}, "$min": {"low": None}},
+    )
+    assert await coll.find_one({"_id": 6}, {"_id": 0}) == {
+        "seen": when,
+        "low": None,
+        "name": "m",
+        "fresh": 1,
+    }
+    await coll.update_one({"_id": 6}, {"$max": {"seen": when - dt.timedelta(days=1)}})
+    await coll.update_one({"_id": 6}, {"$min": {"fresh": 0}, "$max": {"low": 3}})
+    assert await coll.find_one({"_id": 6}, {"_id": 0, "seen": 1, "fresh": 1, "low": 1}) == {
+        "seen": when,
+        "fresh": 0,
+        "low": 3,
+    }
+
 
 def test_server_answers_for_edge_cases_a_driver_meets(client: MongoClient[Doc], name: str) -> None:
     coll = client.standin[name]

@@ -20,6 +20,8 @@ from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from pymongo.errors import PyMongoError
+
 from app.config import ConfigurationError, get_settings
 from app.dispatch.keys import IssuedKey, KeyService
 from app.domain.access import Role
@@ -85,6 +87,12 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except AppError as exc:
         print(f"{exc.code}: {exc}", file=sys.stderr)
+        return 1
+    except PyMongoError as exc:
+        print(f"MongoDB: {exc}", file=sys.stderr)
+        return 1
+    except (OverflowError, ValueError) as exc:
+        print(f"invalid input: {exc}", file=sys.stderr)
         return 1
     print(json.dumps(result, default=str, indent=1))
     return 0

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
-from app.domain.access import Role
+from app.domain.access import TENANT_PATTERN, Role
 
 # Kept for the callers that name a key's role by its older name.
 KeyRole = Role
@@ -35,5 +36,8 @@ def parse_api_keys(raw: str) -> dict[str, ApiKey]:
             parsed_role = Role(role.strip() or Role.USER)
         except ValueError:
             raise ValueError(f"the role of key {key_id.strip()!r} must be one of {roles}") from None
-        keys[secret.strip()] = ApiKey(key_id.strip(), parsed_role, tenant.strip() or key_id.strip())
+        owner = tenant.strip() or key_id.strip()
+        if not re.fullmatch(TENANT_PATTERN, owner):
+            raise ValueError(f"the tenant of key {key_id.strip()!r} must match {TENANT_PATTERN}")
+        keys[secret.strip()] = ApiKey(key_id.strip(), parsed_role, owner)
     return keys

@@ -10,15 +10,20 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import structlog
+from pymongo.errors import PyMongoError
+
 from app.config import ApiKey
-from app.domain.access import Principal, Role
-from app.domain.errors import InvalidInput, KeyNotFound
+from app.domain.access import TENANT_PATTERN, Principal, Role
+from app.domain.errors import InvalidInput, InvalidTransition, KeyNotFound
 from app.domain.models import utcnow
 from app.store.api_keys import ApiKeyRepository, KeyRecord
+
+log = structlog.get_logger(__name__)
 
 SECRET_PREFIX = "ao_"  # noqa: S105 - the prefix every managed secret starts with
 # A revoked or rotated-out key stops working on every API process within this long.
@@ -26,8 +31,9 @@ CACHE_SECONDS = 0.5
 # last_used_at is written at most this often per key and process.
 TOUCH_SECONDS = 60.0
 MAX_GRACE_SECONDS = 30 * 24 * 3600
-TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 _TENANT = re.compile(TENANT_PATTERN)
+# What _new_secret makes: anything else is refused without a lookup.
+_SECRET = re.compile(r"^ao_[A-Za-z0-9_-]{43}$")
 _CACHE_LIMIT = 10_000
 
 
@@ -40,7 +46,7 @@ class IssuedKey:
     """A key with its secret, returned once when it is created or rotated."""
 
     record: KeyRecord
-    secret: str
+    secret: str = field(repr=False)  # never in a log line or an error report
 
 
 class KeyService:
@@ -65,7 +71,7 @@ class KeyService:
                 match = key
         if match is not None:
             return Principal(key_id=match.key_id, tenant=match.tenant, role=match.role)
-        if not secret.startswith(SECRET_PREFIX):
+        if not _SECRET.fullmatch(secret):
             return None
         found = await self._lookup(hash_secret(secret))
         if found is None:
@@ -88,14 +94,20 @@ class KeyService:
         if cached is not None and cached[0] > now:
             return cached[1]
         found = await self._repository.by_hash(secret_hash)
+        if found is None:
+            # Not cached: a stream of made-up secrets must not push the real keys out.
+            return None
         if len(self._cache) >= _CACHE_LIMIT:
             self._cache.clear()
         self._cache[secret_hash] = (now + CACHE_SECONDS, found)
-        if found is not None:
-            used = found[0].last_used_at
-            when = utcnow()
-            if used is None or (when - used).total_seconds() >= TOUCH_SECONDS:
+        used = found[0].last_used_at
+        when = utcnow()
+        if used is None or (when - used).total_seconds() >= TOUCH_SECONDS:
+            try:
                 await self._repository.touch(found[0].key_id, when)
+            except PyMongoError as exc:
+                # A lost last-used write must not refuse a valid key.
+                log.warning("key_touch_failed", key_id=found[0].key_id, error=str(exc))
         return found
 
     async def create(
@@ -138,11 +150,25 @@ class KeyService:
                 field="grace_seconds",
                 kind="value_error",
             )
+        current = await self.get(key_id)
+        now = utcnow()
+        if current.revoked_at is not None or (
+            current.expires_at is not None and current.expires_at <= now
+        ):
+            raise KeyNotFound(f"No live key {key_id} (revoked or expired).")
+        if current.previous_valid_until is not None and current.previous_valid_until > now:
+            # A second rotation would end the first one's grace at once (one previous secret).
+            raise InvalidTransition(
+                f"Key {key_id} was rotated and its previous secret works until "
+                f"{current.previous_valid_until.isoformat()}; rotate again after that."
+            )
         secret = _new_secret()
-        until = utcnow() + timedelta(seconds=grace_seconds)
-        record = await self._repository.rotate(key_id, hash_secret(secret), until)
+        until = now + timedelta(seconds=grace_seconds)
+        record = await self._repository.rotate(
+            key_id, hash_secret(secret), until, current.previous_valid_until
+        )
         if record is None:
-            raise KeyNotFound(f"No live key {key_id} (unknown or revoked).")
+            raise InvalidTransition(f"Key {key_id} changed meanwhile; try again.")
         self._cache.clear()
         return IssuedKey(record, secret)
 

@@ -5,6 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+# A tenant's name (also a bootstrap key's id when it names no tenant): no ":" or spaces, so it
+# can be part of other ids (an Idempotency-Key's is "tenant:key").
+TENANT_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+
 
 class Role(StrEnum):
     """An API key's role, from least to most."""

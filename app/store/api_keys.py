@@ -104,11 +104,16 @@ class ApiKeyRepository(Repository):
         return KeyRecord.of(doc) if doc is not None else await self.get(key_id)
 
     async def rotate(
-        self, key_id: str, secret_hash: str, previous_valid_until: datetime
+        self,
+        key_id: str,
+        secret_hash: str,
+        previous_valid_until: datetime,
+        expected_previous: datetime | None,
     ) -> KeyRecord | None:
-        """Give a live key a new secret; the current one stays valid until the given time."""
+        """Give a live key a new secret; the current one stays valid until the given time.
+        None when the key changed since it was read (revoked, or rotated by someone else)."""
         doc = await self._collection.find_one_and_update(
-            {"_id": key_id, "revoked_at": None},
+            {"_id": key_id, "revoked_at": None, "previous_valid_until": expected_previous},
             [
                 {
                     "$set": {

@@ -225,7 +225,15 @@ def _is_number(value: Any, absent_ok: bool = False) -> bool:
 def _comparable(current: Any, value: Any) -> bool:
     """Whether $max/$min can compare these here: null or absent against anything (null sorts
     before every other BSON type), or two numbers, two strings, two datetimes."""
-    if current is _ABSENT or current is None or value is None:
+
+    def handled(v: Any) -> bool:  # NaN (below every number) and MinKey go to mongomock
+        return v is None or isinstance(v, str | dt.datetime) or (_is_number(v) and v == v)
+
+    if current is _ABSENT:
+        return handled(value)
+    if not (handled(current) and handled(value)):
+        return False
+    if current is None or value is None:
         return True
     if _is_number(current) and _is_number(value):
         return True

@@ -217,12 +217,20 @@ def _key_recipes() -> dict[tuple[str, str, str], Call]:
         recipes[("POST", path, "422")] = lambda h, f, d, p=path, b=body: h.post(
             p.format(key_id="nope"), json=b
         )
+    recipes[("POST", f"{one}/rotate", "409")] = _rotated_twice
     recipes[("POST", f"{one}/rotate", "400")] = lambda h, f, d: h.post(
         f"/v1/admin/keys/{unknown}/rotate",
         content=NOT_UTF8,
         headers={"content-type": "application/json"},
     )
     return recipes
+
+
+def _rotated_twice(h: TestClient, f: Fixtures, d: TestClient) -> httpx.Response:
+    key_id = h.post("/v1/admin/keys", json={"tenant": "acme"}).json()["key_id"]
+    first = h.post(f"/v1/admin/keys/{key_id}/rotate", json={"grace_seconds": 600})
+    assert first.status_code == 200, first.text
+    return h.post(f"/v1/admin/keys/{key_id}/rotate", json={"grace_seconds": 0})
 
 
 def _reused_idempotency_key(h: TestClient, f: Fixtures, d: TestClient) -> httpx.Response:

@@ -107,6 +107,9 @@ def test_api_keys_need_an_id_and_a_long_secret() -> None:
         parse_api_keys("a:short")
     with pytest.raises(ValueError, match="must be one of viewer, user, operator, admin"):
         parse_api_keys("a:12345678:root")
+    # A tenant (or a key id standing for one) is part of other ids: no ":" or spaces in it.
+    with pytest.raises(ValueError, match="the tenant of key 'a' must match"):
+        parse_api_keys("a:12345678:user:ac me")
 
 
 @pytest.mark.parametrize("module", ["worker.celery_app", "app.main"])

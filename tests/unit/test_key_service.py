@@ -12,7 +12,7 @@ import pytest
 from app.config import parse_api_keys
 from app.dispatch.keys import CACHE_SECONDS, TOUCH_SECONDS, KeyService, hash_secret
 from app.domain.access import Permission, Role
-from app.domain.errors import InvalidInput, KeyNotFound
+from app.domain.errors import InvalidInput, InvalidTransition, KeyNotFound
 from app.domain.models import utcnow
 from app.store.api_keys import KeyRecord
 
@@ -47,10 +47,17 @@ class Repository:
             record = self.records[key_id] = replace(record, revoked_at=utcnow())
         return record
 
-    async def rotate(self, key_id: str, secret_hash: str, until: datetime) -> KeyRecord | None:
+    async def rotate(
+        self, key_id: str, secret_hash: str, until: datetime, expected: datetime | None
+    ) -> KeyRecord | None:
         record = self.records.get(key_id)
         if record is None or record.revoked_at is not None:
             return None
+        if record.previous_valid_until != expected:
+            return None
+        for known, (owner, current) in list(self.hashes.items()):
+            if owner == key_id and not current:
+                del self.hashes[known]  # one previous secret, as the collection keeps
         for known, (owner, _) in list(self.hashes.items()):
             if owner == key_id:
                 self.hashes[known] = (key_id, False)
@@ -133,11 +140,33 @@ async def test_rotation_keeps_the_old_secret_for_the_grace_only(parts: Any) -> N
     rotated = await keys.rotate(issued.record.key_id, 3600)
     assert await keys.authenticate(rotated.secret) is not None
     assert await keys.authenticate(issued.secret) is not None
-    ended = await keys.rotate(issued.record.key_id, 0)
+    # A second rotation during the grace would end it at once: refused, nothing changes.
+    with pytest.raises(InvalidTransition, match="rotate again after that"):
+        await keys.rotate(issued.record.key_id, 0)
+    assert await keys.authenticate(issued.secret) is not None
+    # Once the grace is over, the previous secret is refused and a rotation may follow.
+    key_id = issued.record.key_id
+    repository.records[key_id] = replace(
+        repository.records[key_id], previous_valid_until=utcnow() - timedelta(seconds=1)
+    )
+    keys._cache.clear()
+    assert await keys.authenticate(issued.secret) is None
+    ended = await keys.rotate(key_id, 0)
     assert await keys.authenticate(ended.secret) is not None
     assert await keys.authenticate(rotated.secret) is None
     assert hash_secret(ended.secret) in repository.hashes
     assert all(ended.secret not in str(r) for r in repository.records.values())
+    assert ended.secret not in repr(ended)
+
+
+async def test_made_up_secrets_cost_one_lookup_at_most_and_are_not_cached(parts: Any) -> None:
+    keys, repository, _ = parts
+    assert await keys.authenticate("ao_short") is None
+    assert repository.calls == []  # not the shape of a secret: no lookup
+    for n in range(3):
+        assert await keys.authenticate("ao_" + f"{n}" * 43) is None
+    assert repository.calls == ["by_hash"] * 3
+    assert keys._cache == {}
 
 
 async def test_bad_input_names_its_field(parts: Any) -> None:

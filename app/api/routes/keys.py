@@ -57,10 +57,18 @@ async def revoke_key(key_id: KeyId, admin: KeyAdmin, services: ServicesDep) -> K
     return KeyOut.of(await services.keys.revoke(key_id))
 
 
-@router.post("/{key_id}/rotate", response_model=KeyIssued, responses=_NOT_FOUND | _BAD_BODY)
+_IN_GRACE: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorBody, "description": "An earlier rotation's grace period still runs."}
+}
+
+
+@router.post(
+    "/{key_id}/rotate", response_model=KeyIssued, responses=_NOT_FOUND | _BAD_BODY | _IN_GRACE
+)
 async def rotate_key(
     key_id: KeyId, admin: KeyAdmin, services: ServicesDep, body: KeyRotate | None = None
 ) -> KeyIssued:
-    """A new secret (in this answer only); the current one works for `grace_seconds` more."""
+    """A new secret (in this answer only); the current one works for `grace_seconds` more.
+    While that grace runs the key cannot be rotated again (409)."""
     grace = (body or KeyRotate()).grace_seconds
     return _issued(await services.keys.rotate(key_id, grace))

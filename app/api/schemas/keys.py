@@ -8,8 +8,8 @@ from typing import Annotated, Any
 
 from pydantic import AwareDatetime, BaseModel, Field
 
-from app.dispatch.keys import MAX_GRACE_SECONDS, TENANT_PATTERN
-from app.domain.access import Role
+from app.dispatch.keys import MAX_GRACE_SECONDS
+from app.domain.access import TENANT_PATTERN, Role
 from app.store.api_keys import KeyRecord
 
 

@@ -82,8 +82,6 @@ Submitter = Annotated[Principal, Depends(require(Permission.SUBMIT))]
 Operator = Annotated[Principal, Depends(require(Permission.READ_ANY))]
 Approver = Annotated[Principal, Depends(require(Permission.APPROVE))]
 KeyAdmin = Annotated[Principal, Depends(require(Permission.MANAGE_KEYS))]
-# The routes that were admin-only before roles, kept under their old name.
-Admin = Approver
 
 
 async def task_owner(task_id: UUID, caller: Reader, services: ServicesDep) -> str:

@@ -15,7 +15,7 @@ from app.config.groups import (
     SecuritySettings,
     WorkerSettings,
 )
-from app.config.keys import ApiKey, KeyRole, parse_api_keys
+from app.config.keys import ApiKey, parse_api_keys
 from app.config.settings import (
     Settings,
     describe_error,
@@ -30,7 +30,6 @@ __all__ = [
     "AppSettings",
     "ConfigurationError",
     "Environment",
-    "KeyRole",
     "LLMSettings",
     "ModelPrice",
     "MongoSettings",

@@ -7,9 +7,6 @@ from dataclasses import dataclass
 
 from app.domain.access import TENANT_PATTERN, Role
 
-# Kept for the callers that name a key's role by its older name.
-KeyRole = Role
-
 
 @dataclass(frozen=True)
 class ApiKey:

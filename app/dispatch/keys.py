@@ -33,7 +33,7 @@ TOUCH_SECONDS = 60.0
 MAX_GRACE_SECONDS = 30 * 24 * 3600
 _TENANT = re.compile(TENANT_PATTERN)
 # What _new_secret makes: anything else is refused without a lookup.
-_SECRET = re.compile(r"^ao_[A-Za-z0-9_-]{43}$")
+_SECRET = re.compile("^" + re.escape(SECRET_PREFIX) + r"[A-Za-z0-9_-]{43}$")
 _CACHE_LIMIT = 10_000
 
 

@@ -51,6 +51,18 @@ def second_api(service: Service) -> Iterator[str]:
     process.stop()
 
 
+def admin_made_key(service: Service, role: str) -> dict[str, Any]:
+    """A key of tenant acme made with the admin API; its answer (with the secret)."""
+    made = httpx.post(
+        f"{service.topology.api_url}/v1/admin/keys",
+        json={"tenant": "acme", "role": role},
+        headers={"X-API-Key": service.admin_key},
+    )
+    assert made.status_code == 201, made.text
+    key: dict[str, Any] = made.json()
+    return key
+
+
 def status_with(url: str, secret: str, path: str = "/v1/me") -> int:
     return httpx.get(url + path, headers={"X-API-Key": secret}, timeout=10).status_code
 
@@ -98,11 +110,7 @@ def test_a_revoked_key_is_refused_within_a_second_on_every_api_process(
 ) -> None:
     first = service.topology.api_url
     admin = {"X-API-Key": service.admin_key}
-    made = httpx.post(
-        f"{first}/v1/admin/keys", json={"tenant": "acme", "role": "user"}, headers=admin
-    )
-    assert made.status_code == 201, made.text
-    key = made.json()
+    key = admin_made_key(service, "user")
     # Both processes know the key (each holds it in its cache now).
     assert status_with(first, key["secret"]) == status_with(second_api, key["secret"]) == 200
 
@@ -126,9 +134,7 @@ def test_a_rotated_keys_old_secret_works_during_the_grace_period_only(
 ) -> None:
     first = service.topology.api_url
     admin = {"X-API-Key": service.admin_key}
-    key = httpx.post(
-        f"{first}/v1/admin/keys", json={"tenant": "acme", "role": "viewer"}, headers=admin
-    ).json()
+    key = admin_made_key(service, "viewer")
     grace = 3.0
     rotated = httpx.post(
         f"{first}/v1/admin/keys/{key['key_id']}/rotate",

@@ -8,7 +8,8 @@ import sys
 import pytest
 from pydantic import ValidationError
 
-from app.config import ApiKey, KeyRole, Settings, describe_error, parse_api_keys
+from app.config import ApiKey, Settings, describe_error, parse_api_keys
+from app.domain.access import Role
 
 PRODUCTION = {
     "ENVIRONMENT": "production",
@@ -97,12 +98,12 @@ def test_placeholder_secret_is_refused_in_production(monkeypatch: pytest.MonkeyP
 
 
 def test_api_keys_need_an_id_and_a_long_secret() -> None:
-    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", KeyRole.USER, "a")}
-    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", KeyRole.ADMIN, "ops")
+    assert parse_api_keys("a:12345678") == {"12345678": ApiKey("a", Role.USER, "a")}
+    assert parse_api_keys("ops:abcdefgh:admin")["abcdefgh"] == ApiKey("ops", Role.ADMIN, "ops")
     # Two bootstrap keys of one tenant: the fourth field.
     both = parse_api_keys("a1:12345678:user:acme,a2:abcdefgh:viewer:acme")
-    assert both["12345678"] == ApiKey("a1", KeyRole.USER, "acme")
-    assert both["abcdefgh"] == ApiKey("a2", KeyRole.VIEWER, "acme")
+    assert both["12345678"] == ApiKey("a1", Role.USER, "acme")
+    assert both["abcdefgh"] == ApiKey("a2", Role.VIEWER, "acme")
     with pytest.raises(ValueError, match="key_id:secret"):
         parse_api_keys("a:short")
     with pytest.raises(ValueError, match="must be one of viewer, user, operator, admin"):

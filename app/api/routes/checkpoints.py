@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query
 
-from app.api.deps import Admin, Reader, ServicesDep
+from app.api.deps import Approver, Reader, ServicesDep
 from app.api.schemas import ApproveBody, CheckpointList, CheckpointOut, ErrorBody, RejectBody
 from app.dispatch import checkpoints
 from app.domain.access import Permission
@@ -33,7 +33,7 @@ async def task_checkpoints(task_id: UUID, caller: Reader, services: ServicesDep)
     "/v1/admin/checkpoints", response_model=CheckpointList, responses={403: {"model": ErrorBody}}
 )
 async def review_queue(
-    admin: Admin,
+    admin: Approver,
     services: ServicesDep,
     status: CheckpointStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -60,7 +60,7 @@ _DECISION_ERRORS: dict[int | str, dict[str, object]] = {
     responses=_DECISION_ERRORS,
 )
 async def approve(
-    checkpoint_id: UUID, body: ApproveBody, admin: Admin, services: ServicesDep
+    checkpoint_id: UUID, body: ApproveBody, admin: Approver, services: ServicesDep
 ) -> CheckpointOut:
     """Approve (with optional edits): the task resumes where it paused, in any worker."""
     decided = await checkpoints.approve(
@@ -80,7 +80,7 @@ async def approve(
     responses=_DECISION_ERRORS,
 )
 async def reject(
-    checkpoint_id: UUID, body: RejectBody, admin: Admin, services: ServicesDep
+    checkpoint_id: UUID, body: RejectBody, admin: Approver, services: ServicesDep
 ) -> CheckpointOut:
     """Reject: the task fails with CHECKPOINT_REJECTED."""
     decided = await checkpoints.reject(

@@ -35,6 +35,7 @@ from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.keys import KeyService
 from app.dispatch.monitor import Monitor
+from app.dispatch.rate_limits import RateLimiter
 from app.dispatch.reads import TaskReads
 from app.dispatch.reconciler import Reconciler
 from app.dispatch.redis_clients import open_broker, open_redis
@@ -73,6 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             TaskReads(store),
             broker,
             KeyService(store.api_keys, settings.security.keys_by_secret()),
+            RateLimiter(settings.tenancy, redis, settings.redis_url, settings.redis_namespace),
         )
         # Recovery must not depend on the workers whose tasks need recovering: the API takes
         # its turn at the reconciler's lock too, from one interval after it starts (workers

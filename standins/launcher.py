@@ -71,6 +71,7 @@ def new_topology(env: dict[str, str]) -> Topology:
         die_with_parent=True,
         keep_logs=True,
         monitored=True,
+        rate_limited=True,
     )
     topology.admin_key = admin
     return topology

@@ -31,6 +31,13 @@ from standins.processes import (
 
 STANDIN_OPENAI_KEY = "sk-standin-local"
 STANDIN_TAVILY_KEY = "tvly-standin-local"
+# The API's rate limits, per key and per tenant (app/config/tenancy.py).
+UNLIMITED_RATES = (
+    "API_RATE_LIMIT_PER_MINUTE",
+    "API_READ_RATE_LIMIT_PER_MINUTE",
+    "TENANT_RATE_LIMIT_PER_MINUTE",
+    "TENANT_READ_RATE_LIMIT_PER_MINUTE",
+)
 
 
 def redis_answers(url: str, timeout: float = 1.0) -> bool:
@@ -74,11 +81,17 @@ class Topology:
     keep_logs: bool = False
     # Workers send heartbeats and task events, so Flower pointed at the broker sees them.
     monitored: bool = False
+    # The product's default rate limits (`make run`); else limits far above what tests and
+    # benchmarks send, so the limiter runs on every request but refuses none.
+    rate_limited: bool = False
 
     def __post_init__(self) -> None:
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.env.setdefault("API_KEYS", f"dev:{self.api_key}")
         self.env.setdefault("ENVIRONMENT", "development")
+        if not self.rate_limited:
+            for name in UNLIMITED_RATES:
+                self.env.setdefault(name, "1000000")
         # Children write to log files: unbuffered, so every line is there when it happened.
         self.env.setdefault("PYTHONUNBUFFERED", "1")
         # One fresh directory per topology: the API's /metrics aggregates every process in it.

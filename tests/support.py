@@ -24,7 +24,7 @@ from app.domain.models import (
     TaskStatus,
 )
 from standins.processes import ManagedProcess
-from standins.topology import Topology
+from standins.topology import UNLIMITED_RATES, Topology
 
 FINAL = {"completed", "failed", "cancelled"}
 
@@ -247,5 +247,11 @@ def point_at_service(
     env.setenv("MONGO_DB_NAME", db_name)
     env.setenv("REDIS_URL", service.topology.env["REDIS_URL"].rsplit("/", 1)[0] + f"/{redis_db}")
     env.setenv("API_KEYS", api_keys)
-    for name in ("OPENAI_BASE_URL", "OPENAI_API_KEY", "TAVILY_BASE_URL", "TAVILY_API_KEY"):
+    for name in (
+        "OPENAI_BASE_URL",
+        "OPENAI_API_KEY",
+        "TAVILY_BASE_URL",
+        "TAVILY_API_KEY",
+        *UNLIMITED_RATES,
+    ):
         env.setenv(name, service.topology.env[name])

@@ -16,8 +16,9 @@ from app.dispatch.enqueue import Dispatcher
 from app.dispatch.intake import Intake
 from app.dispatch.keys import KeyService
 from app.dispatch.monitor import Monitor
+from app.dispatch.rate_limits import RateLimiter
 from app.dispatch.reads import TaskReads
-from app.domain.access import Permission, Principal
+from app.domain.access import Permission, Principal, Traffic
 from app.domain.errors import Forbidden, Unauthorized
 from app.store import Store
 
@@ -35,6 +36,7 @@ class Services:
     reads: TaskReads
     broker: Redis  # the Celery queue's Redis (CELERY_BROKER_URL, else the same as `redis`)
     keys: KeyService
+    limiter: RateLimiter
 
 
 async def get_services(request: Request) -> Services:
@@ -66,12 +68,20 @@ async def authenticate(
 Caller = Annotated[Principal, Depends(authenticate)]
 
 
-def require(permission: Permission) -> Callable[[Principal], Awaitable[Principal]]:
-    """A dependency: the caller, if its role grants `permission`; else 403 naming it."""
+def require(
+    permission: Permission,
+) -> Callable[[Request, Principal, Services], Awaitable[Principal]]:
+    """A dependency: the caller, if its role grants `permission` (else 403 naming it) and its
+    key and tenant are within their rate limits (else 429): a submit's with SUBMIT, a read's
+    with every other permission; once per request."""
+    traffic = Traffic.SUBMIT if permission is Permission.SUBMIT else Traffic.READ
 
-    async def check(caller: Caller) -> Principal:
+    async def check(request: Request, caller: Caller, services: ServicesDep) -> Principal:
         if not caller.can(permission):
             raise Forbidden(f"The {caller.role.value} role may not do this ({permission.value}).")
+        if not getattr(request.state, "rate_limited", False):
+            request.state.rate_limited = True
+            await services.limiter.hit(caller, traffic)
         return caller
 
     return check

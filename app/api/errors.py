@@ -12,7 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.domain.errors import AppError, InvalidInput
+from app.domain.errors import AppError, InvalidInput, RateLimited
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +35,10 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, InvalidInput):
         problem = {"type": exc.code, "loc": ["body", exc.field], "msg": exc.message}
         return JSONResponse({"detail": [problem]}, status_code=422)
-    return error_response(request, exc.status, exc.code, exc.message)
+    response = error_response(request, exc.status, exc.code, exc.message)
+    if isinstance(exc, RateLimited):
+        response.headers.update(exc.headers)
+    return response
 
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:

@@ -41,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.USER.value)
     create.add_argument("--name", default="")
     create.add_argument("--expires-in-days", type=float, default=None)
+    for limit in ("submits-per-minute", "reads-per-minute"):
+        create.add_argument(f"--{limit}", type=int, default=None, help="0: no limit")
     listing = keys.add_parser("list", help="the keys, without secrets")
     listing.add_argument("--tenant", default=None)
     revoke = keys.add_parser("revoke", help="refuse the key from now on")
@@ -68,7 +70,13 @@ async def _run(args: argparse.Namespace) -> Any:
             expires = None
             if args.expires_in_days is not None:
                 expires = datetime.now(UTC) + timedelta(days=args.expires_in_days)
-            return _issued(await keys.create(args.tenant, Role(args.role), args.name, expires))
+            limits = {
+                name: value
+                for name in ("submits_per_minute", "reads_per_minute")
+                if (value := getattr(args, name)) is not None
+            }
+            issued = await keys.create(args.tenant, Role(args.role), args.name, expires, limits)
+            return _issued(issued)
         if args.command == "list":
             return [_record(r) for r in await keys.list(args.tenant)]
         if args.command == "revoke":

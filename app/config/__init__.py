@@ -22,6 +22,7 @@ from app.config.settings import (
     get_settings,
     load_settings_or_exit,
 )
+from app.config.tenancy import TenancySettings
 
 __all__ = [
     "DEFAULT_PRICES",
@@ -38,6 +39,7 @@ __all__ = [
     "SearchSettings",
     "SecuritySettings",
     "Settings",
+    "TenancySettings",
     "WorkerSettings",
     "describe_error",
     "get_settings",

@@ -64,10 +64,6 @@ class AppSettings(_Group):
     cors_origins: Annotated[list[str], NoDecode] = Field(
         default_factory=list, validation_alias=AliasChoices("CORS_ORIGINS")
     )
-    # Requests per minute per API key; the limiter comes with tenancy. Documented now.
-    rate_limit_per_minute: Annotated[int, Field(ge=1)] = Field(
-        default=60, validation_alias=AliasChoices("API_RATE_LIMIT_PER_MINUTE")
-    )
 
     @field_validator("cors_origins", mode="before")
     @classmethod

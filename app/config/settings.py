@@ -33,6 +33,7 @@ from app.config.parameter_store import (
     parameters_below_environment,
     read_parameters,
 )
+from app.config.tenancy import TenancySettings
 
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "placeholder", "dev", "test"}
 
@@ -48,6 +49,7 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     search: SearchSettings = Field(default_factory=SearchSettings)
     security: SecuritySettings = Field(default_factory=SecuritySettings)
+    tenancy: TenancySettings = Field(default_factory=TenancySettings)
     worker: WorkerSettings = Field(default_factory=WorkerSettings)
     agents: AgentSettings = Field(default_factory=AgentSettings)
     observability: ObservabilitySettings = Field(default_factory=ObservabilitySettings)

@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,7 +18,7 @@ import structlog
 from pymongo.errors import PyMongoError
 
 from app.config import ApiKey
-from app.domain.access import TENANT_PATTERN, Principal, Role
+from app.domain.access import TENANT_PATTERN, KeyLimits, Principal, Role
 from app.domain.errors import InvalidInput, InvalidTransition, KeyNotFound
 from app.domain.models import utcnow
 from app.store.api_keys import ApiKeyRepository, KeyRecord
@@ -35,6 +35,7 @@ _TENANT = re.compile(TENANT_PATTERN)
 # What _new_secret makes: anything else is refused without a lookup.
 _SECRET = re.compile("^" + re.escape(SECRET_PREFIX) + r"[A-Za-z0-9_-]{43}$")
 _CACHE_LIMIT = 10_000
+_LIMITS = tuple(limit.name for limit in fields(KeyLimits))
 
 
 def hash_secret(secret: str) -> str:
@@ -86,7 +87,7 @@ class KeyService:
             record.previous_valid_until is None or record.previous_valid_until <= now
         ):
             return None
-        return Principal(key_id=record.key_id, tenant=record.tenant, role=record.role)
+        return Principal(record.key_id, record.tenant, record.role, KeyLimits(**record.limits))
 
     async def _lookup(self, secret_hash: str) -> tuple[KeyRecord, bool] | None:
         now = self._clock()
@@ -126,6 +127,14 @@ class KeyService:
             raise InvalidInput(
                 "expires_at must be in the future", field="expires_at", kind="value_error"
             )
+        limits = limits or {}
+        for name, value in limits.items():
+            if name not in _LIMITS or not isinstance(value, int) or value < 0:
+                raise InvalidInput(
+                    f"limits.{name}: one of {', '.join(_LIMITS)}, a whole number >= 0",
+                    field="limits",
+                    kind="value_error",
+                )
         record = KeyRecord(
             key_id="key_" + secrets.token_hex(8),
             tenant=tenant,
@@ -136,7 +145,7 @@ class KeyService:
             revoked_at=None,
             last_used_at=None,
             previous_valid_until=None,
-            limits=limits or {},
+            limits=limits,
         )
         secret = _new_secret()
         await self._repository.insert(record, hash_secret(secret))

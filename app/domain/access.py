@@ -38,13 +38,32 @@ GRANTS: dict[Role, frozenset[Permission]] = {
 }
 
 
+class Traffic(StrEnum):
+    """What a request counts against: submits create or end work; reads are the rest."""
+
+    SUBMIT = "submit"
+    READ = "read"
+
+
+@dataclass(frozen=True)
+class KeyLimits:
+    """A managed key's own limits; None takes the service's per-key default (0: no limit)."""
+
+    submits_per_minute: int | None = None
+    reads_per_minute: int | None = None
+
+    def per_minute(self, traffic: Traffic) -> int | None:
+        return self.submits_per_minute if traffic is Traffic.SUBMIT else self.reads_per_minute
+
+
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller: its key's id, the tenant it acts for, and its role."""
+    """The authenticated caller: its key's id, the tenant it acts for, its role and limits."""
 
     key_id: str
     tenant: str
     role: Role = Role.USER
+    limits: KeyLimits = KeyLimits()
 
     def can(self, permission: Permission) -> bool:
         return permission in GRANTS[self.role]

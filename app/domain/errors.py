@@ -131,6 +131,22 @@ class StoreUnavailable(AppError):
     status = 503
 
 
+class RateLimited(AppError):
+    """429 with the limit that refused the request, in Retry-After and X-RateLimit-*."""
+
+    code = "RATE_LIMITED"
+    status = 429
+
+    def __init__(self, message: str, headers: dict[str, str]):
+        super().__init__(message)
+        self.headers = headers
+
+
+class LimiterUnavailable(AppError):
+    code = "RATE_LIMITER_UNAVAILABLE"
+    status = 503
+
+
 class AgentError(OrchestratorError):
     """A failure during a run that fails the task with error.type = code.
 

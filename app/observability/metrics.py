@@ -99,8 +99,9 @@ CIRCUIT_STATE = Gauge(
 )
 RATE_LIMIT_HITS = Counter(
     "orchestrator_rate_limit_hits_total",
-    "Rate-limit answers received (HTTP 429), by source (llm, search).",
-    ["source"],
+    "HTTP 429s: received from a provider (scope llm, search) or answered by this API to a"
+    " caller over its limit (scope key_submit, key_read, tenant_submit, tenant_read).",
+    ["scope"],
 )
 QUEUE_LENGTH = Gauge(
     "orchestrator_queue_length",

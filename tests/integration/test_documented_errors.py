@@ -37,6 +37,27 @@ class Fixtures:
     failed: str
     pending_checkpoint: str
     decided_checkpoint: str
+    spent_key: str  # an admin key whose submits and reads this minute are used up
+
+
+def spent_key(http: TestClient) -> str:
+    """An admin key limited to one submit and one read a minute, both made (a submit without
+    a body is counted, then refused as invalid: nothing is stored)."""
+    made = http.post(
+        "/v1/admin/keys",
+        json={
+            "tenant": "tester",
+            "role": "admin",
+            "limits": {"submits_per_minute": 1, "reads_per_minute": 1},
+        },
+    )
+    assert made.status_code == 201, made.text
+    headers = {"X-API-Key": made.json()["secret"]}
+    assert http.get("/v1/me", headers=headers).status_code == 200
+    assert http.post("/v1/agent/execute", json={}, headers=headers).status_code == 422
+    assert http.get("/v1/me", headers=headers).status_code == 429
+    secret: str = made.json()["secret"]
+    return secret
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +79,7 @@ def app_and_fixtures(service: Service) -> Iterator[tuple[TestClient, Fixtures]]:
             refused = http.post(f"/v1/admin/checkpoints/{rejected}/reject", json={"reason": "no"})
             assert refused.status_code == 200, refused.text
             failed = str(waiting[2][0]["_id"])
-            yield http, Fixtures(queued, failed, pending, decided)
+            yield http, Fixtures(queued, failed, pending, decided, spent_key(http))
     service.mongo.drop_database(db_name)
 
 
@@ -261,10 +282,12 @@ def test_every_documented_error_is_answered_in_its_documented_shape(
     spec = http.app.openapi()  # type: ignore[attr-defined]
     documented = _documented(spec)
     recipes = _recipes()
-    # Every /v1 route documents 401: one recipe, a request without a key.
+    # Every /v1 route documents 401 and 429: one recipe each, a request without a key and one
+    # with a key whose rate limits are used up.
+    keys = {"401": NO_KEY, "429": {"X-API-Key": fixtures.spent_key}}
     for method, path, status in documented:
-        if status == "401":
-            recipes[(method, path, status)] = lambda h, f, d, m=method, p=path: h.request(
+        if status in keys:
+            recipes[(method, path, status)] = lambda h, f, d, m=method, p=path, s=status: h.request(
                 m,
                 p.format(
                     task_id=fixtures.queued,
@@ -272,7 +295,7 @@ def test_every_documented_error_is_answered_in_its_documented_shape(
                     session_id="any-session",
                     key_id="key_0123456789abcdef",
                 ),
-                headers=NO_KEY,
+                headers=keys[s],
             )
     assert sorted(set(documented) - set(recipes)) == [], "documented errors never provoked"
     assert sorted(set(recipes) - set(documented)) == [], "errors answered but not documented"

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Request, Response, status
 
 from app.api.deps import ServicesDep, Submitter
-from app.api.schemas import ErrorBody, ExecuteRequest, ExecuteResponse
+from app.api.schemas import AUTHENTICATED, ErrorBody, ExecuteRequest, ExecuteResponse
 from app.dispatch.submit import submit_task
 from app.domain.models import RequestInfo
 
@@ -24,7 +24,7 @@ REPLAYED = "Task already accepted with this Idempotency-Key."
     response_model=ExecuteResponse,
     responses={
         400: {"model": ErrorBody, "description": "The body is not UTF-8 JSON."},
-        401: {"model": ErrorBody},
+        **AUTHENTICATED,
         403: {"model": ErrorBody, "description": "The key's role may not submit (viewer)."},
         409: {"model": ErrorBody},
         413: {"model": ErrorBody},

@@ -8,12 +8,19 @@ from uuid import UUID
 from fastapi import APIRouter, Query
 
 from app.api.deps import Approver, Reader, ServicesDep
-from app.api.schemas import ApproveBody, CheckpointList, CheckpointOut, ErrorBody, RejectBody
+from app.api.schemas import (
+    AUTHENTICATED,
+    ApproveBody,
+    CheckpointList,
+    CheckpointOut,
+    ErrorBody,
+    RejectBody,
+)
 from app.dispatch import checkpoints
 from app.domain.access import Permission
 from app.domain.models import CheckpointStatus
 
-router = APIRouter(tags=["checkpoints"], responses={401: {"model": ErrorBody}})
+router = APIRouter(tags=["checkpoints"], responses=AUTHENTICATED)
 
 
 @router.get(

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Header, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
 from app.api.deps import ServicesDep, TaskOwner
-from app.api.schemas import ErrorBody
+from app.api.schemas import AUTHENTICATED, ErrorBody
 from app.dispatch.reads import TaskReads
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=AUTHENTICATED)
 POLL_SECONDS = 0.25
 MAX_EVENT_ID = 2**63 - 1
 

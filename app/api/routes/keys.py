@@ -7,14 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query, status
 
 from app.api.deps import KeyAdmin, ServicesDep
-from app.api.schemas import ErrorBody
+from app.api.schemas import AUTHENTICATED, ErrorBody
 from app.api.schemas.keys import KeyCreate, KeyIssued, KeyList, KeyOut, KeyRotate
 from app.dispatch.keys import IssuedKey
 
 router = APIRouter(
     prefix="/v1/admin/keys",
     tags=["keys"],
-    responses={401: {"model": ErrorBody}, 403: {"model": ErrorBody}},
+    responses=AUTHENTICATED | {403: {"model": ErrorBody}},
 )
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"model": ErrorBody}}
 _BAD_BODY: dict[int | str, dict[str, Any]] = {
@@ -30,9 +30,8 @@ def _issued(issued: IssuedKey) -> KeyIssued:
 @router.post("", status_code=status.HTTP_201_CREATED, response_model=KeyIssued, responses=_BAD_BODY)
 async def create_key(body: KeyCreate, admin: KeyAdmin, services: ServicesDep) -> KeyIssued:
     """A new key for a tenant; its secret is in this answer only."""
-    issued = await services.keys.create(
-        body.tenant, body.role, body.name, body.expires_at, body.limits
-    )
+    limits = body.limits.model_dump(exclude_none=True)
+    issued = await services.keys.create(body.tenant, body.role, body.name, body.expires_at, limits)
     return _issued(issued)
 
 

@@ -8,11 +8,17 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from app.api.deps import Reader, ServicesDep
-from app.api.schemas import SESSION_ID_PATTERN, ErrorBody, MessageOut, SessionMessages
+from app.api.schemas import (
+    AUTHENTICATED,
+    SESSION_ID_PATTERN,
+    ErrorBody,
+    MessageOut,
+    SessionMessages,
+)
 from app.domain.access import Permission
 from app.domain.errors import Forbidden
 
-router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses={401: {"model": ErrorBody}})
+router = APIRouter(prefix="/v1/sessions", tags=["sessions"], responses=AUTHENTICATED)
 
 
 @router.get(

@@ -7,10 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from app.api.deps import Reader, ServicesDep
-from app.api.schemas import ErrorBody, MinuteOut, SystemHistory, SystemMetrics
+from app.api.schemas import AUTHENTICATED, ErrorBody, MinuteOut, SystemHistory, SystemMetrics
 from app.domain.access import Permission
 
-router = APIRouter(prefix="/v1/system", tags=["system"], responses={401: {"model": ErrorBody}})
+router = APIRouter(prefix="/v1/system", tags=["system"], responses=AUTHENTICATED)
 
 
 @router.get("/metrics", response_model=SystemMetrics)

@@ -13,6 +13,7 @@ from pydantic import AfterValidator
 from app.agents.registry import agent_names
 from app.api.deps import Operator, Reader, ServicesDep, TaskActor, TaskOwner
 from app.api.schemas import (
+    AUTHENTICATED,
     SESSION_ID_PATTERN,
     AgentRunOut,
     ErrorBody,
@@ -51,8 +52,8 @@ def _registered(name: str) -> str:
 
 AgentName = Annotated[str, AfterValidator(_registered)]
 
-router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses={401: {"model": ErrorBody}})
-admin_router = APIRouter(prefix="/v1/admin", tags=["tasks"], responses={401: {"model": ErrorBody}})
+router = APIRouter(prefix="/v1/tasks", tags=["tasks"], responses=AUTHENTICATED)
+admin_router = APIRouter(prefix="/v1/admin", tags=["tasks"], responses=AUTHENTICATED)
 
 
 async def task_filters(

@@ -3,6 +3,7 @@
 from app.api.schemas.checkpoints import ApproveBody, CheckpointList, CheckpointOut, RejectBody
 from app.api.schemas.common import (
     API_VERSION,
+    AUTHENTICATED,
     SESSION_ID_PATTERN,
     TASK_MAX_CHARS,
     CallerOut,
@@ -36,6 +37,7 @@ from app.domain.models import Citation
 
 __all__ = [
     "API_VERSION",
+    "AUTHENTICATED",
     "SESSION_ID_PATTERN",
     "TASK_MAX_CHARS",
     "AgentRunOut",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -17,6 +17,27 @@ class ErrorBody(BaseModel):
     error: str
     detail: str
     request_id: str | None
+
+
+def _header(description: str) -> dict[str, Any]:
+    return {"description": description, "schema": {"type": "integer"}}
+
+
+# What every route that takes an API key may answer besides its own: no or a bad key, and the
+# key's or its tenant's rate limit reached (app/dispatch/rate_limits.py).
+AUTHENTICATED: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody},
+    429: {
+        "model": ErrorBody,
+        "description": "RATE_LIMITED: the key's or its tenant's requests a minute are used up.",
+        "headers": {
+            "Retry-After": _header("Seconds until the window has room again."),
+            "X-RateLimit-Limit": _header("The window's requests a minute."),
+            "X-RateLimit-Remaining": _header("What is left of it: 0."),
+            "X-RateLimit-Reset": _header("When it has room again, in Unix seconds."),
+        },
+    },
+}
 
 
 class CallerOut(BaseModel):

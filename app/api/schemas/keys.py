@@ -4,13 +4,28 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from app.dispatch.keys import MAX_GRACE_SECONDS
 from app.domain.access import TENANT_PATTERN, Role
 from app.store.api_keys import KeyRecord
+
+PerMinute = Annotated[int, Field(ge=0, le=1_000_000)]
+
+
+class KeyLimitsBody(BaseModel):
+    """A key's own limits; a limit left out takes the service's per-key default, 0 is none."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    submits_per_minute: PerMinute | None = Field(
+        default=None, description="Submits, retries and cancels a minute (moving window)."
+    )
+    reads_per_minute: PerMinute | None = Field(
+        default=None, description="Every other request a minute (moving window)."
+    )
 
 
 class KeyCreate(BaseModel):
@@ -22,9 +37,7 @@ class KeyCreate(BaseModel):
     expires_at: AwareDatetime | None = Field(
         default=None, description="After this the key is refused (ISO 8601 with a zone)."
     )
-    limits: dict[str, Any] = Field(
-        default_factory=dict, description="Per-key limits (rate limits and budgets use them)."
-    )
+    limits: KeyLimitsBody = Field(default_factory=KeyLimitsBody)
 
 
 class KeyRotate(BaseModel):
@@ -46,7 +59,7 @@ class KeyOut(BaseModel):
     previous_valid_until: datetime | None = Field(
         description="After a rotation: until when the previous secret still works."
     )
-    limits: dict[str, Any]
+    limits: KeyLimitsBody
 
     @classmethod
     def of(cls, record: KeyRecord) -> KeyOut:
